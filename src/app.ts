@@ -1,0 +1,72 @@
+// Builds the Hono app. The middleware order below is the order every request meets it.
+import { HTTPException } from "hono/http-exception";
+import type { Context } from "hono";
+import type { AppEnv } from "./env";
+import { ApiError, errorBody } from "./errors";
+import { createRouter } from "./routes/router";
+import { httpsRedirect } from "./middleware/https-redirect";
+import { jsonBody } from "./middleware/json-body";
+import { requireToken } from "./middleware/auth";
+import { orgsRouter } from "./routes/orgs";
+import { projectsRouter } from "./routes/projects";
+import { tokensRouter } from "./routes/tokens";
+import { suitesRouter } from "./routes/suites";
+import { runsRouter } from "./routes/runs";
+import { pagesRouter } from "./routes/pages";
+
+export function createApp() {
+  const app = createRouter();
+
+  // 1. Request id, for logs and for the answer to a 500.
+  app.use("*", async (c, next) => {
+    c.set("requestId", c.req.header("cf-ray") ?? crypto.randomUUID());
+    await next();
+  });
+  // 2. http → https (308), except on local hosts.
+  app.use("*", httpsRedirect());
+  // 3. Bodies: JSON only (curl's default form type read as JSON), bounded.
+  app.use("/api/*", jsonBody());
+  // 4. Authentication: the admin secret for /orgs (in its router), tokens for the rest.
+  app.use("/api/v1/*", async (c, next) => {
+    const path = c.req.path;
+    if (path === "/api/v1/orgs" || path === "/api/v1/openapi.json") return next();
+    return requireToken()(c, next);
+  });
+
+  app.route("/api/v1", orgsRouter);
+  app.route("/api/v1", projectsRouter);
+  app.route("/api/v1", tokensRouter);
+  app.route("/api/v1", suitesRouter);
+  app.route("/api/v1", runsRouter);
+  app.route("/", pagesRouter);
+
+  app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
+    type: "http",
+    scheme: "bearer",
+    description: "An org key or a project CI token (aegis_…); POST /orgs takes the operator's ADMIN_TOKEN.",
+  });
+  app.doc31("/api/v1/openapi.json", (c) => ({
+    openapi: "3.1.0",
+    info: { title: "Aegis edge test-automation API", version: "1.0.0" },
+    servers: [{ url: `${new URL(c.req.url).origin}/api/v1` }],
+  }));
+
+  app.notFound((c) => c.json(errorBody(new ApiError(404, "not_found", `No route for ${c.req.method} ${c.req.path}`)), 404));
+  app.onError((error, c) => answerError(error, c));
+  return app;
+}
+
+function answerError(error: Error, c: Context<AppEnv>) {
+  if (error instanceof ApiError) {
+    for (const [name, value] of Object.entries(error.headers)) c.header(name, value);
+    return c.json(errorBody(error), error.status);
+  }
+  if (error instanceof HTTPException) {
+    const status = error.status;
+    const code = status === 400 ? "request.malformed" : status === 405 ? "request.method_not_allowed" : `http.${status}`;
+    return c.json(errorBody(new ApiError(status as never, code, error.message || "Bad request")), status);
+  }
+  const requestId = c.get("requestId");
+  console.error("unhandled error", requestId, error);
+  return c.json(errorBody(new ApiError(500, "internal", "Internal error", { requestId })), 500);
+}

@@ -1,0 +1,51 @@
+// One test case in a fresh browser context (no cookies or storage leak between cases), with
+// every request the page makes checked against the URL policy. The page and context are
+// closed in finally on every path.
+import type { Browser, Page } from "@cloudflare/puppeteer";
+import type { Step } from "../schemas/steps";
+import { runSteps, type CaseOutcome, type StepContext } from "./step-runner";
+import { judgeUrl, type UrlPolicy } from "./url-policy";
+
+const VIEWPORT = { width: 1280, height: 800 };
+const PASSIVE_SCHEMES = /^(data|blob|about):/;
+
+export type CaseRun = CaseOutcome & { failureScreenshot: Uint8Array | null; durationMs: number };
+
+export async function runCaseInFreshContext(
+  browser: Browser,
+  steps: Step[],
+  options: StepContext & { policy: UrlPolicy },
+): Promise<CaseRun> {
+  const started = Date.now();
+  const context = await browser.createBrowserContext();
+  let page: Page | null = null;
+  try {
+    page = await context.newPage();
+    await page.setViewport(VIEWPORT);
+    await guardRequests(page, options.policy);
+    const outcome = await runSteps(page, steps, options);
+    const failureScreenshot = outcome.status === "failed" ? await screenshotOrNull(page) : null;
+    return { ...outcome, failureScreenshot, durationMs: Date.now() - started };
+  } finally {
+    await page?.close().catch(() => {});
+    await context.close().catch(() => {});
+  }
+}
+
+async function guardRequests(page: Page, policy: UrlPolicy) {
+  await page.setRequestInterception(true);
+  page.on("request", (request) => {
+    if (request.isInterceptResolutionHandled()) return;
+    const url = request.url();
+    const allowed = PASSIVE_SCHEMES.test(url) || judgeUrl(policy, url).allowed;
+    (allowed ? request.continue() : request.abort("blockedbyclient")).catch(() => {});
+  });
+}
+
+async function screenshotOrNull(page: Page): Promise<Uint8Array | null> {
+  try {
+    return await page.screenshot({ type: "png" });
+  } catch {
+    return null;
+  }
+}

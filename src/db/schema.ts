@@ -1,0 +1,120 @@
+// The one drizzle schema. migrations/ holds the SQL that creates it; keep the two in step.
+import { sqliteTable, text, integer, index, uniqueIndex } from "drizzle-orm/sqlite-core";
+import type { Step } from "../schemas/steps";
+import type { PLANS } from "../schemas/plans";
+import type { RUN_STATUSES, CASE_RESULT_STATUSES, RunOptions } from "../schemas/runs";
+import type { ProjectScanSettings } from "../schemas/projects";
+
+const timestamps = {
+  createdAt: text("created_at").notNull(),
+  updatedAt: text("updated_at").notNull(),
+};
+
+export const orgs = sqliteTable("orgs", {
+  id: text("id").primaryKey(),
+  name: text("name").notNull(),
+  plan: text("plan").$type<(typeof PLANS)[number]>().notNull(),
+  ...timestamps,
+});
+
+export const projects = sqliteTable(
+  "projects",
+  {
+    id: text("id").primaryKey(),
+    orgId: text("org_id").notNull().references(() => orgs.id, { onDelete: "cascade" }),
+    name: text("name").notNull(),
+    baseUrl: text("base_url"),
+    scanSettings: text("scan_settings", { mode: "json" }).$type<ProjectScanSettings>().notNull(),
+    ...timestamps,
+  },
+  (t) => [index("projects_org_idx").on(t.orgId, t.id)],
+);
+
+/** Org keys (projectId null) and project CI tokens; only the SHA-256 of the secret is kept. */
+export const tokens = sqliteTable(
+  "tokens",
+  {
+    id: text("id").primaryKey(),
+    orgId: text("org_id").notNull().references(() => orgs.id, { onDelete: "cascade" }),
+    projectId: text("project_id").references(() => projects.id, { onDelete: "cascade" }),
+    kind: text("kind").$type<"org" | "ci">().notNull(),
+    name: text("name").notNull(),
+    prefix: text("prefix").notNull(),
+    hash: text("hash").notNull(),
+    createdAt: text("created_at").notNull(),
+    lastUsedAt: text("last_used_at"),
+    revokedAt: text("revoked_at"),
+  },
+  (t) => [uniqueIndex("tokens_hash_idx").on(t.hash), index("tokens_project_idx").on(t.projectId, t.id)],
+);
+
+export const suites = sqliteTable(
+  "suites",
+  {
+    id: text("id").primaryKey(),
+    orgId: text("org_id").notNull().references(() => orgs.id, { onDelete: "cascade" }),
+    projectId: text("project_id").notNull().references(() => projects.id, { onDelete: "cascade" }),
+    name: text("name").notNull(),
+    ...timestamps,
+  },
+  (t) => [index("suites_project_idx").on(t.projectId, t.id)],
+);
+
+export const cases = sqliteTable(
+  "cases",
+  {
+    id: text("id").primaryKey(),
+    orgId: text("org_id").notNull().references(() => orgs.id, { onDelete: "cascade" }),
+    projectId: text("project_id").notNull().references(() => projects.id, { onDelete: "cascade" }),
+    suiteId: text("suite_id").notNull().references(() => suites.id, { onDelete: "cascade" }),
+    name: text("name").notNull(),
+    steps: text("steps", { mode: "json" }).$type<Step[]>().notNull(),
+    ...timestamps,
+  },
+  (t) => [index("cases_suite_idx").on(t.suiteId, t.id), index("cases_project_idx").on(t.projectId, t.id)],
+);
+
+export const runs = sqliteTable(
+  "runs",
+  {
+    id: text("id").primaryKey(),
+    orgId: text("org_id").notNull().references(() => orgs.id, { onDelete: "cascade" }),
+    projectId: text("project_id").notNull().references(() => projects.id, { onDelete: "cascade" }),
+    runType: text("run_type").notNull(),
+    status: text("status").$type<(typeof RUN_STATUSES)[number]>().notNull(),
+    browserProfile: text("browser_profile").notNull(),
+    baseUrl: text("base_url"),
+    /** The trigger's other fields, recorded as sent (never the GitHub token). */
+    options: text("options", { mode: "json" }).$type<RunOptions>().notNull(),
+    /** The cases selected at trigger time, in run order. */
+    caseIds: text("case_ids", { mode: "json" }).$type<string[]>().notNull(),
+    passed: integer("passed").notNull().default(0),
+    failed: integer("failed").notNull().default(0),
+    skipped: integer("skipped").notNull().default(0),
+    errorMessage: text("error_message"),
+    createdAt: text("created_at").notNull(),
+    startedAt: text("started_at"),
+    finishedAt: text("finished_at"),
+  },
+  (t) => [index("runs_project_idx").on(t.projectId, t.status, t.id)],
+);
+
+export const caseResults = sqliteTable(
+  "case_results",
+  {
+    id: text("id").primaryKey(),
+    runId: text("run_id").notNull().references(() => runs.id, { onDelete: "cascade" }),
+    caseId: text("case_id").notNull(),
+    caseName: text("case_name").notNull(),
+    position: integer("position").notNull(),
+    status: text("status").$type<(typeof CASE_RESULT_STATUSES)[number]>().notNull(),
+    attempts: integer("attempts").notNull(),
+    durationMs: integer("duration_ms").notNull(),
+    failedStep: integer("failed_step"),
+    failedAction: text("failed_action"),
+    reason: text("reason"),
+    screenshotKey: text("screenshot_key"),
+    createdAt: text("created_at").notNull(),
+  },
+  (t) => [uniqueIndex("case_results_run_case_idx").on(t.runId, t.caseId)],
+);

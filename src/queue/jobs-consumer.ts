@@ -1,0 +1,48 @@
+// The JOBS queue: each message names one unit of browser work by id. Messages are validated
+// (anything malformed is acked and logged, never retried forever); an unexpected failure is
+// retried, and on the last attempt the run is settled as `error` so no caller waits forever.
+import type { Env } from "../env";
+import { createDb } from "../db/client";
+import { JobMessage } from "../schemas/runs";
+import { executeRun, failRun, type ExecutorDeps } from "../services/run-executor";
+import { runTrackerClient } from "../durable/run-tracker";
+import { urlPolicyFrom } from "../browser/url-policy";
+
+/** Keep in step with max_retries of the JOBS consumer in wrangler.toml. */
+export const JOBS_MAX_RETRIES = 3;
+
+export function executorDeps(env: Env): ExecutorDeps {
+  return {
+    db: createDb(env.DB),
+    artifacts: env.ARTIFACTS,
+    browser: env.BROWSER,
+    signals: runTrackerClient(env.RUN_TRACKER),
+    policy: urlPolicyFrom(env.PRIVATE_TARGET_ALLOWLIST),
+    now: () => new Date(),
+  };
+}
+
+export async function consumeJobs(batch: MessageBatch<unknown>, env: Env): Promise<void> {
+  const deps = executorDeps(env);
+  for (const message of batch.messages) {
+    const parsed = JobMessage.safeParse(message.body);
+    if (!parsed.success) {
+      console.error("jobs: dropping malformed message", message.id, parsed.error.issues);
+      message.ack();
+      continue;
+    }
+    const job = parsed.data;
+    try {
+      await executeRun(deps, job.id);
+      message.ack();
+    } catch (error) {
+      console.error("jobs: run failed unexpectedly", job.id, error);
+      if (message.attempts > JOBS_MAX_RETRIES) {
+        await failRun(deps, job.id, "The run failed on our side after several attempts").catch((e) => console.error("jobs: could not settle", job.id, e));
+        message.ack();
+      } else {
+        message.retry({ delaySeconds: 2 ** message.attempts });
+      }
+    }
+  }
+}

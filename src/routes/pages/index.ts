@@ -1,0 +1,36 @@
+// Pages for people (not the JSON API): signed run pages and signed screenshot links.
+import { Hono } from "hono";
+import type { AppEnv } from "../../env";
+import { createDb } from "../../db/client";
+import { findRunById } from "../../db/runs";
+import { UUID_PATTERN } from "../../ids";
+import { getArtifact, isArtifactKey } from "../../storage/artifacts";
+import { verifyArtifact, verifyRunPage } from "../../services/links";
+import { runDetailView } from "../../services/runs";
+import { linkSigner } from "../router";
+import { renderRunPage } from "./run-page";
+
+const notFoundPage = () => new Response("Not found", { status: 404, headers: { "content-type": "text/plain; charset=utf-8" } });
+
+export const pagesRouter = new Hono<AppEnv>()
+  .get("/runs/:id", async (c) => {
+    const id = c.req.param("id");
+    if (!UUID_PATTERN.test(id) || !(await verifyRunPage(c.env.LINK_SIGNING_SECRET, id, c.req.query("sig")))) return notFoundPage();
+    const db = createDb(c.env.DB);
+    const run = await findRunById(db, id);
+    if (!run) return notFoundPage();
+    const view = await runDetailView({ db }, run, linkSigner(c), Date.now());
+    c.header("Cache-Control", "private, no-store");
+    return c.html(renderRunPage(view));
+  })
+  .get("/artifacts/*", async (c) => {
+    const key = decodeURIComponent(new URL(c.req.url).pathname.slice("/artifacts/".length));
+    if (!isArtifactKey(key)) return notFoundPage();
+    const valid = await verifyArtifact(c.env.LINK_SIGNING_SECRET, key, c.req.query("exp"), c.req.query("sig"), Date.now());
+    if (!valid) return notFoundPage();
+    const object = await getArtifact(c.env.ARTIFACTS, key);
+    if (!object) return notFoundPage();
+    return new Response(object.body, {
+      headers: { "content-type": object.httpMetadata?.contentType ?? "application/octet-stream", "cache-control": "private, max-age=3600" },
+    });
+  });

@@ -1,0 +1,61 @@
+import type { Context } from "hono";
+import type { AppEnv } from "../../env";
+import { ApiError } from "../../errors";
+import type { RunRow } from "../../db/runs";
+import type { RunStatus } from "../../schemas/runs";
+import { runPageUrl } from "../../services/links";
+import { getRun, listRunsPage, runDetailView, runSummaryView, startRun, startSuiteRun, waitForRun, type StartRunInput } from "../../services/runs";
+import { createRouter, linkSigner, runDeps, scopeFor, tenantOf } from "../router";
+import * as routes from "./runs.routes";
+
+/** How `wait: true` reports each way a run can end, so `curl -f` fails and scripts can tell them apart. */
+const WAIT_OUTCOMES: Record<RunStatus, { status: 200 | 409 | 422 | 502 | 504; code?: string; error?: string }> = {
+  passed: { status: 200 },
+  failed: { status: 422, code: "run.failed", error: "The run failed: some tests did not pass" },
+  cancelled: { status: 409, code: "run.cancelled", error: "The run was cancelled" },
+  error: { status: 502, code: "run.error", error: "The run could not be completed (our side or the site was unreachable); retry" },
+  queued: { status: 504, code: "run.wait_timeout", error: "The run is still queued after the wait limit; poll its url" },
+  running: { status: 504, code: "run.wait_timeout", error: "The run is still running after the wait limit; poll its url" },
+};
+
+async function answerStartedRun(c: Context<AppEnv>, run: RunRow, wait: boolean) {
+  const signer = linkSigner(c);
+  if (!wait) {
+    c.header("Location", `/api/v1/ci/runs/${run.id}`);
+    return c.json({ runId: run.id, status: run.status, runType: run.runType, url: await runPageUrl(signer, run.id) }, 202);
+  }
+  const deps = runDeps(c);
+  const settled = await waitForRun(deps, run.id);
+  const view = await runDetailView(deps, settled, signer, Date.now());
+  const outcome = WAIT_OUTCOMES[settled.status];
+  if (outcome.status === 200) return c.json(view, 200);
+  return c.json({ ...view, error: outcome.error!, code: outcome.code!, details: { status: settled.status } }, outcome.status);
+}
+
+export const runsRouter = createRouter()
+  .openapi(routes.triggerRoute, async (c) => {
+    const caller = tenantOf(c);
+    if (caller.kind !== "ci") {
+      throw new ApiError(403, "auth.ci_token_required", "The trigger runs the CI token's project: call it with a project CI token");
+    }
+    const { wait, ...input } = c.req.valid("json");
+    const run = await startRun(runDeps(c), scopeFor(c), { projectId: caller.projectId }, input as StartRunInput);
+    return answerStartedRun(c, run, wait) as never;
+  })
+  .openapi(routes.suiteRunRoute, async (c) => {
+    const { wait, ...input } = c.req.valid("json");
+    const run = await startSuiteRun(runDeps(c), scopeFor(c), c.req.valid("param").id, input);
+    return answerStartedRun(c, run, wait) as never;
+  })
+  .openapi(routes.getRunRoute, async (c) => {
+    const deps = runDeps(c);
+    const run = await getRun(deps, scopeFor(c), c.req.valid("param").runId);
+    return c.json(await runDetailView(deps, run, linkSigner(c), Date.now()), 200);
+  })
+  .openapi(routes.listRunsRoute, async (c) => {
+    const query = c.req.valid("query");
+    const { items, totalCount } = await listRunsPage(runDeps(c), scopeFor(c), c.req.valid("param").id, query);
+    const signer = linkSigner(c);
+    const views = await Promise.all(items.map(async (run) => runSummaryView(run, await runPageUrl(signer, run.id))));
+    return c.json({ items: views, totalCount, page: query.page, pageSize: query.pageSize }, 200);
+  });

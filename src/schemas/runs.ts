@@ -1,0 +1,104 @@
+import * as z from "zod";
+import { HttpUrlSchema, IdSchema, PageQuery } from "./common";
+
+export const RUN_STATUSES = ["queued", "running", "passed", "failed", "cancelled", "error"] as const;
+export type RunStatus = (typeof RUN_STATUSES)[number];
+export const SETTLED_RUN_STATUSES = ["passed", "failed", "cancelled", "error"] as const satisfies readonly RunStatus[];
+export type SettledRunStatus = (typeof SETTLED_RUN_STATUSES)[number];
+export const isSettled = (status: RunStatus): status is SettledRunStatus =>
+  (SETTLED_RUN_STATUSES as readonly string[]).includes(status);
+
+export const CASE_RESULT_STATUSES = ["passed", "failed", "skipped"] as const;
+export type CaseResultStatus = (typeof CASE_RESULT_STATUSES)[number];
+
+export const BROWSER_PROFILES = ["chromium", "firefox", "webkit"] as const;
+
+const shortId = z.string().min(1).max(100);
+
+/** POST /api/v1/ci/trigger (seed 001). Fields later capabilities implement are validated and recorded now. */
+export const TriggerBody = z.strictObject({
+  suiteIds: z.array(IdSchema).min(1).max(80).optional(),
+  caseIds: z.array(IdSchema).min(1).max(80).optional(),
+  browserProfile: z.enum(BROWSER_PROFILES).default("chromium"),
+  environmentId: shortId.optional(),
+  testDataSetId: shortId.optional(),
+  wait: z.boolean().default(false),
+  crawl: z.boolean().optional(),
+  crawlPages: z.array(z.string().min(1).max(2048)).min(1).max(100).optional(),
+  baseUrl: HttpUrlSchema.optional(),
+  generateTests: z.boolean().optional(),
+  selectionStrategy: z.enum(["changed", "flaky", "recent"]).optional(),
+  maxPages: z.number().int().min(1).max(1000).optional(),
+  maxDepth: z.number().int().min(0).max(10).optional(),
+  device: z.enum(["desktop", "mobile"]).optional(),
+  fillForms: z.boolean().optional(),
+  respectRobots: z.boolean().optional(),
+  githubRepo: z.string().regex(/^[A-Za-z0-9_.-]{1,100}\/[A-Za-z0-9_.-]{1,100}$/, "owner/name").optional(),
+  githubPrNumber: z.number().int().min(1).max(10_000_000).optional(),
+  githubCommitSha: z.string().regex(/^[0-9a-f]{7,64}$/i, "a commit SHA").optional(),
+  githubToken: z.string().min(1).max(1000).optional().describe("Request-scoped; never stored."),
+});
+export type TriggerBody = z.infer<typeof TriggerBody>;
+
+/** POST /api/v1/suites/:id/run: the suite's cases, with the trigger's run settings. */
+export const SuiteRunBody = TriggerBody.pick({
+  browserProfile: true,
+  environmentId: true,
+  testDataSetId: true,
+  baseUrl: true,
+  wait: true,
+});
+
+/** What a run records of its trigger besides the columns it has (the GitHub token never). */
+export type RunOptions = Omit<TriggerBody, "githubToken" | "wait" | "browserProfile" | "baseUrl" | "suiteIds" | "caseIds"> & {
+  suiteIds?: string[];
+  caseIds?: string[];
+};
+
+export const TriggerResponse = z
+  .object({
+    runId: z.string(),
+    status: z.enum(RUN_STATUSES),
+    runType: z.string(),
+    url: z.string().describe("Signed link to the run's read-only page."),
+  })
+  .meta({ id: "TriggerResponse", example: { runId: "019e4c1a-…", status: "queued", runType: "manual", url: "https://…/runs/019e4c1a-…?sig=…" } });
+
+export const CaseResultSchema = z
+  .object({
+    caseId: z.string(),
+    caseName: z.string(),
+    status: z.enum(CASE_RESULT_STATUSES),
+    attempts: z.number().int(),
+    durationMs: z.number().int(),
+    failedStep: z.object({ index: z.number().int().describe("0-based"), action: z.string() }).nullable(),
+    reason: z.string().nullable().describe("One line: why the case failed or was skipped."),
+    screenshotUrl: z.string().nullable().describe("Signed, expiring link to the failure screenshot."),
+  })
+  .meta({ id: "CaseResult" });
+
+export const RunSchema = TriggerResponse.extend({
+  projectId: z.string(),
+  browserProfile: z.string(),
+  baseUrl: z.string().nullable(),
+  passed: z.number().int(),
+  failed: z.number().int(),
+  skipped: z.number().int(),
+  total: z.number().int(),
+  createdAt: z.string(),
+  startedAt: z.string().nullable(),
+  finishedAt: z.string().nullable(),
+  queuedMs: z.number().int().nullable().describe("Time from trigger to the start of execution."),
+  runningMs: z.number().int().nullable().describe("Time from start to settling."),
+  durationMs: z.number().int().nullable().describe("queuedMs + runningMs."),
+  errorMessage: z.string().nullable().describe("Why a run ended in `error` (our side or the site unreachable)."),
+  options: z.record(z.string(), z.unknown()).describe("The trigger's recorded settings."),
+}).meta({ id: "RunSummary" });
+
+export const RunDetailSchema = RunSchema.extend({ results: z.array(CaseResultSchema) }).meta({ id: "Run" });
+
+export const RunListQuery = PageQuery.extend({ status: z.enum(RUN_STATUSES).optional() });
+
+/** The JOBS queue's message: small, no secrets; the consumer reads the rest from D1. */
+export const JobMessage = z.discriminatedUnion("kind", [z.strictObject({ kind: z.literal("run"), id: IdSchema })]);
+export type JobMessage = z.infer<typeof JobMessage>;

@@ -1,0 +1,66 @@
+import type { Db } from "../db/client";
+import { deleteProject, findProject, insertProject, listProjects, updateProject, type ProjectRow } from "../db/projects";
+import type { Scope } from "../auth/tenancy";
+import { ApiError, notFound } from "../errors";
+import { uuidv7 } from "../ids";
+import type { PageQuery } from "../schemas/common";
+import type { ProjectScanSettings } from "../schemas/projects";
+import type { Clock } from "./clock";
+
+type Deps = { db: Db; now: Clock };
+
+export const projectView = (p: ProjectRow) => ({
+  id: p.id,
+  name: p.name,
+  baseUrl: p.baseUrl,
+  scanSettings: p.scanSettings,
+  createdAt: p.createdAt,
+  updatedAt: p.updatedAt,
+});
+
+export async function createProject(
+  deps: Deps,
+  scope: Scope,
+  input: { name: string; baseUrl?: string; scanSettings?: ProjectScanSettings },
+) {
+  if (scope.projectId) throw new ApiError(403, "auth.org_key_required", "Creating projects needs the organization key");
+  const at = deps.now().toISOString();
+  const row: ProjectRow = {
+    id: uuidv7(),
+    orgId: scope.orgId,
+    name: input.name,
+    baseUrl: input.baseUrl ?? null,
+    scanSettings: input.scanSettings ?? {},
+    createdAt: at,
+    updatedAt: at,
+  };
+  await insertProject(deps.db, row);
+  return projectView(row);
+}
+
+export async function getProject(deps: Deps, scope: Scope, id: string) {
+  const row = await findProject(deps.db, scope, id);
+  if (!row) throw notFound("Project");
+  return projectView(row);
+}
+
+export async function listProjectsPage(deps: Deps, scope: Scope, page: PageQuery) {
+  const { items, totalCount } = await listProjects(deps.db, scope, page);
+  return { items: items.map(projectView), totalCount, ...page };
+}
+
+export async function changeProject(
+  deps: Deps,
+  scope: Scope,
+  id: string,
+  input: { name?: string; baseUrl?: string | null; scanSettings?: ProjectScanSettings },
+) {
+  const row = await updateProject(deps.db, scope, id, { ...input, updatedAt: deps.now().toISOString() });
+  if (!row) throw notFound("Project");
+  return projectView(row);
+}
+
+export async function removeProject(deps: Deps, scope: Scope, id: string) {
+  if (scope.projectId) throw new ApiError(403, "auth.org_key_required", "Deleting a project needs the organization key");
+  if (!(await deleteProject(deps.db, scope, id))) throw notFound("Project");
+}

@@ -1,0 +1,133 @@
+// Executes a queued run: the JOBS consumer calls this once per delivery. At-least-once
+// delivery is safe: a settled run is left alone, a run found `running` (its consumer died)
+// resumes with the cases that have no result yet, and every transition is conditional.
+import type { Db } from "../db/client";
+import { findCasesByIds } from "../db/cases";
+import { findRunById, listCaseResults, markRunning, settleRun, upsertCaseResult, type RunRow } from "../db/runs";
+import { uuidv7 } from "../ids";
+import { isSettled, type SettledRunStatus } from "../schemas/runs";
+import { artifactKeys, putPng } from "../storage/artifacts";
+import { withBrowserSession, type BrowserBinding } from "../browser/session";
+import { runCaseInFreshContext } from "../browser/case-runner";
+import { SiteUnreachable } from "../browser/step-runner";
+import type { UrlPolicy } from "../browser/url-policy";
+
+/** What the run's Durable Object hears from the executor. */
+export type RunSignals = {
+  /** The run is alive; settle it as `error` if nothing is heard again within `watchdogMs`. */
+  alive(runId: string, watchdogMs: number): Promise<void>;
+  settled(runId: string, status: SettledRunStatus): Promise<void>;
+};
+
+export type ExecutorDeps = {
+  db: Db;
+  artifacts: R2Bucket;
+  browser: BrowserBinding;
+  signals: RunSignals;
+  policy: UrlPolicy;
+  now: () => Date;
+};
+
+/** A case's steps may wait up to 30 s each; no healthy case goes this long without a heartbeat. */
+export const CASE_WATCHDOG_MS = 5 * 60 * 1000;
+
+export type ExecutionReport = { outcome: "settled" | "skipped"; status?: SettledRunStatus; sessionReused?: boolean; browserStartMs?: number };
+
+export async function executeRun(deps: ExecutorDeps, runId: string): Promise<ExecutionReport> {
+  const { db, signals } = deps;
+  const iso = () => deps.now().toISOString();
+  const found = await findRunById(db, runId);
+  if (!found) return { outcome: "skipped" };
+  if (isSettled(found.status)) {
+    // The settle may have reached D1 but not the tracker before a crash: tell it again (idempotent).
+    await signals.settled(runId, found.status);
+    return { outcome: "skipped" };
+  }
+  const run = found.status === "queued" ? ((await markRunning(db, runId, iso())) ?? (await findRunById(db, runId))) : found;
+  if (!run || run.status !== "running") return { outcome: "skipped" };
+  await signals.alive(runId, CASE_WATCHDOG_MS);
+
+  const done = new Set((await listCaseResults(db, runId)).map((r) => r.caseId));
+  const cases = new Map((await findCasesByIds(db, run.caseIds)).map((c) => [c.id, c]));
+  const pending = run.caseIds.map((id, position) => ({ id, position })).filter(({ id }) => !done.has(id));
+
+  // Cases deleted since the trigger are reported as skipped rather than silently dropped.
+  for (const { id, position } of pending.filter(({ id }) => !cases.has(id))) {
+    await upsertCaseResult(db, resultRow(run, id, "(deleted case)", position, { status: "skipped", reason: "The case was deleted before the run reached it." }, iso()));
+  }
+  const runnable = pending.filter(({ id }) => cases.has(id));
+
+  let settledAs: { status: SettledRunStatus; errorMessage?: string };
+  let report: Pick<ExecutionReport, "sessionReused" | "browserStartMs"> = {};
+  try {
+    if (runnable.length > 0) {
+      await withBrowserSession(deps.browser, async (browser, session) => {
+        report = { sessionReused: session.reused, browserStartMs: session.startMs };
+        for (const { id, position } of runnable) {
+          const testCase = cases.get(id)!;
+          const result = await runCaseInFreshContext(browser, testCase.steps, {
+            baseUrl: run.baseUrl,
+            policy: deps.policy,
+            saveScreenshot: (name, png) => putPng(deps.artifacts, artifactKeys.stepScreenshot(runId, id, name), png),
+          });
+          let screenshotKey: string | null = null;
+          if (result.failureScreenshot) {
+            screenshotKey = artifactKeys.failureScreenshot(runId, id);
+            await putPng(deps.artifacts, screenshotKey, result.failureScreenshot);
+          }
+          await upsertCaseResult(db, {
+            ...resultRow(run, id, testCase.name, position, result.status === "passed" ? { status: "passed" } : { status: "failed", reason: result.reason }, iso()),
+            durationMs: result.durationMs,
+            failedStep: result.status === "failed" ? result.failedStep : null,
+            failedAction: result.status === "failed" ? result.action : null,
+            screenshotKey,
+          });
+          await signals.alive(runId, CASE_WATCHDOG_MS);
+        }
+      });
+    }
+    const results = await listCaseResults(db, runId);
+    settledAs = { status: results.some((r) => r.status === "failed") ? "failed" : "passed" };
+  } catch (error) {
+    if (!(error instanceof SiteUnreachable)) throw error; // the consumer retries, then settles as error
+    settledAs = { status: "error", errorMessage: `Site unreachable: ${error.message}` };
+  }
+
+  const settled = await settleRun(db, runId, settledAs, iso());
+  const status = settled?.status ?? (await findRunById(db, runId))?.status;
+  if (status && isSettled(status)) await signals.settled(runId, status);
+  return { outcome: "settled", status: settledAs.status, ...report };
+}
+
+/** Settles a run as `error` whatever state it is in, unless it already settled. Used by the consumer's last retry and the watchdog. */
+export async function failRun(deps: Pick<ExecutorDeps, "db" | "signals" | "now">, runId: string, message: string) {
+  const settled = await settleRun(deps.db, runId, { status: "error", errorMessage: message }, deps.now().toISOString(), ["queued", "running"]);
+  const status = settled?.status ?? (await findRunById(deps.db, runId))?.status;
+  if (status && isSettled(status)) await deps.signals.settled(runId, status);
+  return settled;
+}
+
+function resultRow(
+  run: RunRow,
+  caseId: string,
+  caseName: string,
+  position: number,
+  outcome: { status: "passed" | "failed" | "skipped"; reason?: string },
+  at: string,
+) {
+  return {
+    id: uuidv7(),
+    runId: run.id,
+    caseId,
+    caseName,
+    position,
+    status: outcome.status,
+    attempts: outcome.status === "skipped" ? 0 : 1,
+    durationMs: 0,
+    failedStep: null,
+    failedAction: null,
+    reason: outcome.reason ?? null,
+    screenshotKey: null,
+    createdAt: at,
+  };
+}

@@ -1,0 +1,19 @@
+// Starts the fixture site on 127.0.0.1 for the whole test run, and stops browsers left behind.
+import type { TestProject } from "vitest/node";
+import { startFixtureSite } from "./fixtures/site.mjs";
+import { stopLocalBrowsers } from "../scripts/stop-local-browsers.mjs";
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    fixturePort: number;
+  }
+}
+
+export default async function setup(project: TestProject) {
+  const site = await startFixtureSite(0);
+  project.provide("fixturePort", site.port);
+  return async () => {
+    await site.close();
+    stopLocalBrowsers();
+  };
+}

@@ -1,0 +1,34 @@
+// Tests run inside workerd (the workers pool) against real local D1, R2, Queues, Durable
+// Objects and the local Browser Rendering binding (Debian's Chromium, set up by
+// scripts/setup-local-browser.mjs), with fixture sites served on 127.0.0.1 by global-setup.
+import path from "node:path";
+import { defineConfig } from "vitest/config";
+import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-workers";
+
+export default defineConfig(async () => {
+  const migrations = await readD1Migrations(path.join(import.meta.dirname, "migrations"));
+  return {
+    plugins: [
+      cloudflareTest(({ inject }) => ({
+        main: "./src/index.ts",
+        wrangler: { configPath: "./wrangler.toml" },
+        miniflare: {
+          bindings: {
+            TEST_MIGRATIONS: migrations,
+            FIXTURE_ORIGIN: `http://127.0.0.1:${inject("fixturePort" as never)}`,
+            ADMIN_TOKEN: "test-admin-token",
+            LINK_SIGNING_SECRET: "test-link-signing-secret",
+            PRIVATE_TARGET_ALLOWLIST: "127.0.0.1",
+            PUBLIC_BASE_URL: "",
+          },
+        },
+      })),
+    ],
+    test: {
+      globalSetup: ["./test/global-setup.ts"],
+      setupFiles: ["./test/apply-migrations.ts"],
+      testTimeout: 60_000,
+      hookTimeout: 60_000,
+    },
+  };
+});
