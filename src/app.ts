@@ -48,7 +48,7 @@ export function createApp() {
   app.doc31("/api/v1/openapi.json", (c) => ({
     openapi: "3.1.0",
     info: { title: "Aegis edge test-automation API", version: "1.0.0" },
-    servers: [{ url: `${new URL(c.req.url).origin}/api/v1` }],
+    servers: [{ url: new URL(c.req.url).origin }],
   }));
 
   app.notFound((c) => c.json(errorBody(new ApiError(404, "not_found", `No route for ${c.req.method} ${c.req.path}`)), 404));

@@ -64,12 +64,10 @@ export const scopeFor = (c: Context<AppEnv>) => scopeOf(tenantOf(c));
 
 export const baseDeps = (c: Context<AppEnv>) => ({ db: createDb(c.env.DB), now: systemClock });
 
-export const runDeps = (c: Context<AppEnv>) => ({
-  ...baseDeps(c),
-  jobs: c.env.JOBS,
-  watch: runTrackerClient(c.env.RUN_TRACKER),
-  policy: urlPolicyFrom(c.env.PRIVATE_TARGET_ALLOWLIST),
-});
+export function runDeps(c: Context<AppEnv>) {
+  const tracker = runTrackerClient(c.env.RUN_TRACKER);
+  return { ...baseDeps(c), jobs: c.env.JOBS, watch: tracker, signals: tracker, policy: urlPolicyFrom(c.env.PRIVATE_TARGET_ALLOWLIST) };
+}
 
 export function linkSigner(c: Context<AppEnv>): LinkSigner {
   const configured = c.env.PUBLIC_BASE_URL as string;

@@ -64,6 +64,8 @@ export async function executeRun(deps: ExecutorDeps, runId: string): Promise<Exe
       await withBrowserSession(deps.browser, async (browser, session) => {
         report = { sessionReused: session.reused, browserStartMs: session.startMs };
         for (const { id, position } of runnable) {
+          // Cancelled (or settled by the watchdog) meanwhile: stop before the next case.
+          if ((await findRunById(db, runId))?.status !== "running") return;
           const testCase = cases.get(id)!;
           const result = await runCaseInFreshContext(browser, testCase.steps, {
             baseUrl: run.baseUrl,

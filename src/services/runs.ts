@@ -12,6 +12,7 @@ import type { PageQuery } from "../schemas/common";
 import type { RunOptions, RunStatus, SettledRunStatus, TriggerBody } from "../schemas/runs";
 import { artifactUrl, runPageUrl, type LinkSigner } from "./links";
 import type { Clock } from "./clock";
+import type { RunSignals } from "./run-executor";
 
 /** What the run's Durable Object hears when a run is queued, and how a caller waits on it. */
 export type RunWatch = {
@@ -119,6 +120,18 @@ export async function getRun(deps: { db: Db }, scope: Scope, id: string) {
   const run = await findRun(deps.db, scope, id);
   if (!run) throw notFound("Run");
   return run;
+}
+
+/** Cancels a queued or running run; the executor stops before its next case. */
+export async function cancelRun(deps: Pick<RunDeps, "db" | "now"> & { signals: Pick<RunSignals, "settled"> }, scope: Scope, id: string) {
+  const run = await findRun(deps.db, scope, id);
+  if (!run) throw notFound("Run");
+  const cancelled = await settleRun(deps.db, id, { status: "cancelled", errorMessage: null }, deps.now().toISOString(), ["queued", "running"]);
+  if (!cancelled) {
+    throw new ApiError(409, "run.already_settled", `The run already ended as ${run.status}`, { status: run.status });
+  }
+  await deps.signals.settled(id, "cancelled");
+  return cancelled;
 }
 
 export async function listRunsPage(deps: { db: Db }, scope: Scope, projectId: string, query: PageQuery & { status?: RunStatus }) {

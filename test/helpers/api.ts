@@ -15,7 +15,7 @@ export async function call(method: string, path: string, options: CallOptions = 
     if (!headers.has("content-type")) headers.set("content-type", "application/json");
   }
   const url = path.startsWith("http") ? path : `http://localhost${path.startsWith("/api") || path.startsWith("/runs") || path.startsWith("/artifacts") ? "" : "/api/v1"}${path}`;
-  const response = await exports.default.fetch(new Request(url, { method, headers, body }));
+  const response = await exports.default.fetch(new Request(url, { method, headers, body, redirect: "manual" }));
   const text = await response.text();
   let json: any = undefined;
   try {

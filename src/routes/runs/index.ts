@@ -4,7 +4,7 @@ import { ApiError } from "../../errors";
 import type { RunRow } from "../../db/runs";
 import type { RunStatus } from "../../schemas/runs";
 import { runPageUrl } from "../../services/links";
-import { getRun, listRunsPage, runDetailView, runSummaryView, startRun, startSuiteRun, waitForRun, type StartRunInput } from "../../services/runs";
+import { cancelRun, getRun, listRunsPage, runDetailView, runSummaryView, startRun, startSuiteRun, waitForRun, type StartRunInput } from "../../services/runs";
 import { createRouter, linkSigner, runDeps, scopeFor, tenantOf } from "../router";
 import * as routes from "./runs.routes";
 
@@ -50,6 +50,11 @@ export const runsRouter = createRouter()
   .openapi(routes.getRunRoute, async (c) => {
     const deps = runDeps(c);
     const run = await getRun(deps, scopeFor(c), c.req.valid("param").runId);
+    return c.json(await runDetailView(deps, run, linkSigner(c), Date.now()), 200);
+  })
+  .openapi(routes.cancelRunRoute, async (c) => {
+    const deps = runDeps(c);
+    const run = await cancelRun(deps, scopeFor(c), c.req.valid("param").runId);
     return c.json(await runDetailView(deps, run, linkSigner(c), Date.now()), 200);
   })
   .openapi(routes.listRunsRoute, async (c) => {

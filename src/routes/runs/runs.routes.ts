@@ -45,3 +45,9 @@ export const listRunsRoute = createRoute({
   request: { params: IdParams, query: RunListQuery },
   responses: { 200: jsonContent(paginated(RunSchema), "A page of runs"), ...errorResponses(400, 401, 404) },
 });
+
+export const cancelRunRoute = createRoute({
+  method: "post", path: "/ci/runs/{runId}/cancel", tags, security, summary: "Cancel a queued or running run",
+  request: { params: z.strictObject({ runId: IdSchema }) },
+  responses: { 200: jsonContent(RunDetailSchema, "The cancelled run"), ...errorResponses(400, 401, 404, 409) },
+});
