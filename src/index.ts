@@ -10,7 +10,7 @@ const app = createApp();
 
 export default {
   fetch: app.fetch,
-  async queue(batch, env) {
+  async queue(batch, env, _ctx) {
     if (batch.queue.startsWith("aegis-jobs")) return consumeJobs(batch, env);
     // NOTIFY (GitHub, webhooks) is consumed by later capabilities; until then nothing is sent to it.
     for (const message of batch.messages) message.ack();

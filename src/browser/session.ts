@@ -5,20 +5,58 @@ import puppeteer, { type Browser } from "@cloudflare/puppeteer";
 
 /** How long an idle session stays open for reuse (Browser Rendering's keep_alive, max 10 min). */
 const KEEP_ALIVE_MS = 10 * 60 * 1000;
+const LAUNCH_ATTEMPTS = 3;
+const HEALTH_CHECK_MS = 5000;
 
 export type BrowserBinding = Parameters<typeof puppeteer.launch>[0];
 export type SessionInfo = { sessionId: string; reused: boolean; startMs: number };
 
-async function acquire(binding: BrowserBinding): Promise<{ browser: Browser; reused: boolean }> {
+/** The browser itself failed (crashed, disconnected, could not start): our fault, never the test's. */
+export class BrowserFault extends Error {}
+
+const FAULT_PATTERN = /Target closed|Session closed|Connection closed|Protocol error|Navigating frame was detached|browser has disconnected|WebSocket/i;
+
+export function isBrowserFault(error: unknown): boolean {
+  return error instanceof BrowserFault || (error instanceof Error && FAULT_PATTERN.test(error.message));
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout>;
+  return Promise.race([
+    promise,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new BrowserFault(`${what} took longer than ${ms} ms`)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
+
+async function connectIdle(binding: BrowserBinding): Promise<Browser | null> {
   const idle = (await puppeteer.sessions(binding)).filter((s) => !s.connectionId);
   for (const session of idle) {
+    let browser: Browser | null = null;
     try {
-      return { browser: await puppeteer.connect(binding, session.sessionId), reused: true };
+      browser = await withTimeout(puppeteer.connect(binding, session.sessionId), HEALTH_CHECK_MS, "connecting to an idle session");
+      await withTimeout(browser.version(), HEALTH_CHECK_MS, "checking an idle session");
+      return browser;
     } catch {
-      // Another consumer took it between listing and connecting; try the next.
+      // Taken by another consumer meanwhile, or dead: close what we reached and try the next.
+      await browser?.close().catch(() => {});
     }
   }
-  return { browser: await puppeteer.launch(binding, { keep_alive: KEEP_ALIVE_MS }), reused: false };
+  return null;
+}
+
+async function launch(binding: BrowserBinding): Promise<Browser> {
+  let lastError: unknown;
+  for (let attempt = 1; attempt <= LAUNCH_ATTEMPTS; attempt++) {
+    try {
+      return await puppeteer.launch(binding, { keep_alive: KEEP_ALIVE_MS });
+    } catch (error) {
+      lastError = error;
+      await new Promise((r) => setTimeout(r, 250 * 2 ** attempt));
+    }
+  }
+  throw new BrowserFault(`could not start a browser: ${lastError instanceof Error ? lastError.message.split("\n")[0] : lastError}`);
 }
 
 export async function withBrowserSession<T>(
@@ -26,8 +64,9 @@ export async function withBrowserSession<T>(
   work: (browser: Browser, session: SessionInfo) => Promise<T>,
 ): Promise<T> {
   const started = Date.now();
-  const { browser, reused } = await acquire(binding);
-  const session = { sessionId: browser.sessionId(), reused, startMs: Date.now() - started };
+  const idle = await connectIdle(binding);
+  const browser = idle ?? (await launch(binding));
+  const session = { sessionId: browser.sessionId(), reused: idle !== null, startMs: Date.now() - started };
   let healthy = false;
   try {
     const result = await work(browser, session);

@@ -3,6 +3,7 @@
 import type { ElementHandle, HTTPResponse, Page } from "@cloudflare/puppeteer";
 import { DEFAULT_STEP_TIMEOUT_MS, type Step } from "../schemas/steps";
 import { describeTarget, selectorFor } from "./targets";
+import { isBrowserFault } from "./session";
 
 export type StepContext = {
   baseUrl: string | null;
@@ -25,7 +26,7 @@ export async function runSteps(page: Page, steps: Step[], context: StepContext):
     try {
       await runStep(page, step, context);
     } catch (error) {
-      if (error instanceof SiteUnreachable) throw error;
+      if (error instanceof SiteUnreachable || isBrowserFault(error)) throw error;
       const detail = error instanceof StepFailure ? error.message : unexpected(error);
       return { status: "failed", failedStep: index, action: step.action, reason: `Step ${index + 1} (${step.action}): ${detail}` };
     }

@@ -2,12 +2,13 @@
 // delivery is safe: a settled run is left alone, a run found `running` (its consumer died)
 // resumes with the cases that have no result yet, and every transition is conditional.
 import type { Db } from "../db/client";
-import { findCasesByIds } from "../db/cases";
+import { findCasesByIds, type CaseRow } from "../db/cases";
 import { findRunById, listCaseResults, markRunning, settleRun, upsertCaseResult, type RunRow } from "../db/runs";
 import { uuidv7 } from "../ids";
 import { isSettled, type SettledRunStatus } from "../schemas/runs";
 import { artifactKeys, putPng } from "../storage/artifacts";
-import { withBrowserSession, type BrowserBinding } from "../browser/session";
+import type { Browser } from "@cloudflare/puppeteer";
+import { isBrowserFault, withBrowserSession, type BrowserBinding, type SessionInfo } from "../browser/session";
 import { runCaseInFreshContext } from "../browser/case-runner";
 import { SiteUnreachable } from "../browser/step-runner";
 import type { UrlPolicy } from "../browser/url-policy";
@@ -58,35 +59,22 @@ export async function executeRun(deps: ExecutorDeps, runId: string): Promise<Exe
   const runnable = pending.filter(({ id }) => cases.has(id));
 
   let settledAs: { status: SettledRunStatus; errorMessage?: string };
-  let report: Pick<ExecutionReport, "sessionReused" | "browserStartMs"> = {};
+  const report: Pick<ExecutionReport, "sessionReused" | "browserStartMs"> = {};
+  const runCases = (browser: Browser, session: SessionInfo) => {
+    report.sessionReused ??= session.reused;
+    report.browserStartMs ??= session.startMs;
+    return runPendingCases(deps, run, runnable, cases, done, browser);
+  };
   try {
-    if (runnable.length > 0) {
-      await withBrowserSession(deps.browser, async (browser, session) => {
-        report = { sessionReused: session.reused, browserStartMs: session.startMs };
-        for (const { id, position } of runnable) {
-          // Cancelled (or settled by the watchdog) meanwhile: stop before the next case.
-          if ((await findRunById(db, runId))?.status !== "running") return;
-          const testCase = cases.get(id)!;
-          const result = await runCaseInFreshContext(browser, testCase.steps, {
-            baseUrl: run.baseUrl,
-            policy: deps.policy,
-            saveScreenshot: (name, png) => putPng(deps.artifacts, artifactKeys.stepScreenshot(runId, id, name), png),
-          });
-          let screenshotKey: string | null = null;
-          if (result.failureScreenshot) {
-            screenshotKey = artifactKeys.failureScreenshot(runId, id);
-            await putPng(deps.artifacts, screenshotKey, result.failureScreenshot);
-          }
-          await upsertCaseResult(db, {
-            ...resultRow(run, id, testCase.name, position, result.status === "passed" ? { status: "passed" } : { status: "failed", reason: result.reason }, iso()),
-            durationMs: result.durationMs,
-            failedStep: result.status === "failed" ? result.failedStep : null,
-            failedAction: result.status === "failed" ? result.action : null,
-            screenshotKey,
-          });
-          await signals.alive(runId, CASE_WATCHDOG_MS);
-        }
-      });
+    // A browser that dies mid-run costs a fresh session, not the run: cases already
+    // recorded are not run again.
+    for (let attempt = 1; runnable.some(({ id }) => !done.has(id)); attempt++) {
+      try {
+        await withBrowserSession(deps.browser, runCases);
+        break;
+      } catch (error) {
+        if (!isBrowserFault(error) || attempt >= SESSION_ATTEMPTS) throw error;
+      }
     }
     const results = await listCaseResults(db, runId);
     settledAs = { status: results.some((r) => r.status === "failed") ? "failed" : "passed" };
@@ -99,6 +87,45 @@ export async function executeRun(deps: ExecutorDeps, runId: string): Promise<Exe
   const status = settled?.status ?? (await findRunById(db, runId))?.status;
   if (status && isSettled(status)) await signals.settled(runId, status);
   return { outcome: "settled", status: settledAs.status, ...report };
+}
+
+const SESSION_ATTEMPTS = 2;
+
+async function runPendingCases(
+  deps: ExecutorDeps,
+  run: RunRow,
+  runnable: { id: string; position: number }[],
+  cases: Map<string, CaseRow>,
+  done: Set<string>,
+  browser: Browser,
+) {
+  const { db } = deps;
+  for (const { id, position } of runnable) {
+    if (done.has(id)) continue;
+    // Cancelled (or settled by the watchdog) meanwhile: stop before the next case.
+    if ((await findRunById(db, run.id))?.status !== "running") return;
+    const testCase = cases.get(id)!;
+    const result = await runCaseInFreshContext(browser, testCase.steps, {
+      baseUrl: run.baseUrl,
+      policy: deps.policy,
+      saveScreenshot: (name, png) => putPng(deps.artifacts, artifactKeys.stepScreenshot(run.id, id, name), png),
+    });
+    let screenshotKey: string | null = null;
+    if (result.failureScreenshot) {
+      screenshotKey = artifactKeys.failureScreenshot(run.id, id);
+      await putPng(deps.artifacts, screenshotKey, result.failureScreenshot);
+    }
+    const outcome = result.status === "passed" ? { status: "passed" as const } : { status: "failed" as const, reason: result.reason };
+    await upsertCaseResult(db, {
+      ...resultRow(run, id, testCase.name, position, outcome, deps.now().toISOString()),
+      durationMs: result.durationMs,
+      failedStep: result.status === "failed" ? result.failedStep : null,
+      failedAction: result.status === "failed" ? result.action : null,
+      screenshotKey,
+    });
+    done.add(id);
+    await deps.signals.alive(run.id, CASE_WATCHDOG_MS);
+  }
 }
 
 /** Settles a run as `error` whatever state it is in, unless it already settled. Used by the consumer's last retry and the watchdog. */
