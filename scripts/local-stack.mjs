@@ -25,9 +25,16 @@ export async function freePort() {
 }
 
 export async function startWorker(port, { quiet = true } = {}) {
+  // This worker's browsers are recorded apart, so stop() ends them and nobody else's.
+  const browserPids = join(root, ".wrangler", `browser-pids-dev-${port}`);
   const child = spawn(join(root, "node_modules", ".bin", "wrangler"), ["dev", "--port", String(port), "--ip", "127.0.0.1"], {
     cwd: root,
-    env: { ...process.env, WRANGLER_SEND_METRICS: "false", PATH: `${join(root, "node_modules", ".bin")}:${process.env.PATH}` },
+    env: {
+      ...process.env,
+      AEGIS_BROWSER_PIDS: browserPids,
+      WRANGLER_SEND_METRICS: "false",
+      PATH: `${join(root, "node_modules", ".bin")}:${process.env.PATH}`,
+    },
     stdio: ["ignore", "pipe", "pipe"],
     detached: true,
   });
@@ -66,7 +73,7 @@ export async function startWorker(port, { quiet = true } = {}) {
           } catch {}
         }
       }
-      stopLocalBrowsers();
+      stopLocalBrowsers(browserPids);
     },
   };
 }

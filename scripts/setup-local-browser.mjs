@@ -10,7 +10,9 @@ import { fileURLToPath } from "node:url";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const chromium = process.env.CHROMIUM ?? "/usr/bin/chromium";
-const pidFile = process.env.AEGIS_BROWSER_PIDS ?? join(root, ".wrangler", "browser-pids");
+// Where the wrapper records the PIDs it starts: each owner (demo, bench, test run) may set
+// AEGIS_BROWSER_PIDS to a file of its own, so it stops only its own browsers.
+const defaultPidFile = join(root, ".wrangler", "browser-pids");
 
 if (!existsSync(chromium)) {
   console.error(
@@ -48,10 +50,10 @@ if (versions.size === 0) {
 }
 
 const cacheHome = process.env.XDG_CACHE_HOME ?? join(homedir(), ".cache");
-mkdirSync(dirname(pidFile), { recursive: true });
+mkdirSync(dirname(defaultPidFile), { recursive: true });
 const wrapper = `#!/bin/sh
 # Written by scripts/setup-local-browser.mjs: miniflare's local browser is Debian's Chromium.
-echo $$ >> "${pidFile}"
+echo $$ >> "\${AEGIS_BROWSER_PIDS:-${defaultPidFile}}"
 exec "${chromium}" --no-sandbox --disable-gpu --disable-background-networking --disable-component-update --disable-sync --no-first-run "$@"
 `;
 for (const version of versions) {

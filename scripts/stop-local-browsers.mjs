@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Stops Chromium processes that the local browser wrapper started and that outlived their owner.
-import { existsSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -26,6 +26,10 @@ function defaultPidFile() {
   return process.env.AEGIS_BROWSER_PIDS ?? join(root, ".wrangler", "browser-pids");
 }
 
+// From the command line: every recorded browser of this checkout (after a killed `wrangler dev`).
 if (import.meta.url === `file://${process.argv[1]}`) {
-  console.log(`stopped ${stopLocalBrowsers()} leftover browser process(es)`);
+  const dir = dirname(defaultPidFile());
+  const files = existsSync(dir) ? readdirSync(dir).filter((f) => f.startsWith("browser-pids")) : [];
+  const stopped = files.reduce((sum, f) => sum + stopLocalBrowsers(join(dir, f)), 0);
+  console.log(`stopped ${stopped} leftover browser process(es)`);
 }

@@ -10,10 +10,13 @@ declare module "vitest" {
 }
 
 export default async function setup(project: TestProject) {
+  // Browsers the pool starts record their PIDs here (see scripts/setup-local-browser.mjs).
+  const browserPids = `${process.cwd()}/.wrangler/browser-pids-test-${process.pid}`;
+  process.env.AEGIS_BROWSER_PIDS = browserPids;
   const site = await startFixtureSite(0);
   project.provide("fixturePort", site.port);
   return async () => {
     await site.close();
-    stopLocalBrowsers();
+    stopLocalBrowsers(browserPids);
   };
 }
