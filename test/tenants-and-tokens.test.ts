@@ -147,3 +147,18 @@ describe("projects", () => {
     expect((await call("PATCH", `/projects/${t.projectId}`, { token: t.orgKey, body: {} })).status).toBe(400);
   });
 });
+
+describe("token use", () => {
+  it("is recorded as lastUsedAt in the listing", async () => {
+    const t = await bootTenant();
+    const before = await call("GET", `/projects/${t.projectId}/tokens`, { token: t.orgKey });
+    expect(before.json.items[0].lastUsedAt).toBeNull();
+    await call("GET", `/projects/${t.projectId}`, { token: t.ciToken });
+    let lastUsedAt: string | null = null;
+    for (let i = 0; i < 20 && !lastUsedAt; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      lastUsedAt = (await call("GET", `/projects/${t.projectId}/tokens`, { token: t.orgKey })).json.items[0].lastUsedAt;
+    }
+    expect(Date.parse(lastUsedAt ?? "")).toBeGreaterThan(Date.now() - 60_000);
+  });
+});

@@ -7,6 +7,7 @@ import puppeteer, { type Browser } from "@cloudflare/puppeteer";
 const KEEP_ALIVE_MS = 10 * 60 * 1000;
 const LAUNCH_ATTEMPTS = 3;
 const HEALTH_CHECK_MS = 5000;
+const LAUNCH_TIMEOUT_MS = 30_000;
 
 export type BrowserBinding = Parameters<typeof puppeteer.launch>[0];
 export type SessionInfo = { sessionId: string; reused: boolean; startMs: number };
@@ -31,7 +32,8 @@ function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<
 }
 
 async function connectIdle(binding: BrowserBinding): Promise<Browser | null> {
-  const idle = (await puppeteer.sessions(binding)).filter((s) => !s.connectionId);
+  const sessions = await withTimeout(puppeteer.sessions(binding), HEALTH_CHECK_MS, "listing sessions").catch(() => []);
+  const idle = sessions.filter((s) => !s.connectionId);
   for (const session of idle) {
     let browser: Browser | null = null;
     try {
@@ -50,7 +52,7 @@ async function launch(binding: BrowserBinding): Promise<Browser> {
   let lastError: unknown;
   for (let attempt = 1; attempt <= LAUNCH_ATTEMPTS; attempt++) {
     try {
-      return await puppeteer.launch(binding, { keep_alive: KEEP_ALIVE_MS });
+      return await withTimeout(puppeteer.launch(binding, { keep_alive: KEEP_ALIVE_MS }), LAUNCH_TIMEOUT_MS, "launching a browser");
     } catch (error) {
       lastError = error;
       await new Promise((r) => setTimeout(r, 250 * 2 ** attempt));
