@@ -1,30 +1,49 @@
 // Step-language targets as puppeteer selectors, each matching Playwright's getBy* locator.
+import { registerCustomQueryHandler } from "@cloudflare/puppeteer";
 import type { Target } from "../schemas/steps";
 
 const LABEL_HANDLER = "aegislabel";
+const TEXT_HANDLER = "aegistext";
+
+// Our handlers are registered at startup because puppeteer compiles them with `new Function`, which
+// a deployed Worker allows only while its script starts; puppeteer's own `text/` handler compiles
+// on first use, inside a request, and throws there. The functions run inside the page, so they use
+// only what they declare, and declare no named function: wrangler's bundle (keepNames) would wrap
+// it in a `__name` call the page cannot run.
 
 // Form controls named by a <label> (wrapping or for=), aria-label or aria-labelledby, like getByLabel.
-// The functions run inside the page, so they may use only what they declare.
-import { registerCustomQueryHandler } from "@cloudflare/puppeteer";
 registerCustomQueryHandler(LABEL_HANDLER, {
   queryAll: (root: Node, wanted: string) => {
     const doc = (root as Element).ownerDocument ?? (root as Document);
-    const norm = (s: string | null) => (s ?? "").replace(/\s+/g, " ").trim().toLowerCase();
-    const needle = norm(wanted);
-    const found = new Set<Element>();
+    const named: Array<[Element, string | null]> = [];
     for (const label of Array.from(doc.querySelectorAll("label"))) {
       const control = (label as HTMLLabelElement).control;
-      if (control && norm(label.textContent).includes(needle)) found.add(control);
+      if (control) named.push([control, label.textContent]);
     }
-    for (const el of Array.from(doc.querySelectorAll("[aria-label]"))) {
-      if (norm(el.getAttribute("aria-label")).includes(needle)) found.add(el);
-    }
+    for (const el of Array.from(doc.querySelectorAll("[aria-label]"))) named.push([el, el.getAttribute("aria-label")]);
     for (const el of Array.from(doc.querySelectorAll("[aria-labelledby]"))) {
       const ids = (el.getAttribute("aria-labelledby") ?? "").split(/\s+/);
-      const text = ids.map((id) => doc.getElementById(id)?.textContent ?? "").join(" ");
-      if (norm(text).includes(needle)) found.add(el);
+      named.push([el, ids.map((id) => doc.getElementById(id)?.textContent ?? "").join(" ")]);
     }
+    const needle = wanted.replace(/\s+/g, " ").trim().toLowerCase();
+    const found = new Set(
+      named.filter(([, name]) => (name ?? "").replace(/\s+/g, " ").trim().toLowerCase().includes(needle)).map(([el]) => el),
+    );
     return Array.from(found).filter((el) => (root as Element).contains?.(el) ?? true);
+  },
+});
+
+// The innermost elements whose text contains the wanted text, ignoring case and runs of
+// whitespace, like getByText.
+registerCustomQueryHandler(TEXT_HANDLER, {
+  queryAll: (root: Node, wanted: string) => {
+    const needle = wanted.replace(/\s+/g, " ").trim().toLowerCase();
+    const unseen = new Set(["HEAD", "SCRIPT", "STYLE", "NOSCRIPT", "TEMPLATE"]);
+    const matching = Array.from((root as ParentNode).querySelectorAll("*")).filter(
+      (el) => !unseen.has(el.tagName) && (el.textContent ?? "").replace(/\s+/g, " ").toLowerCase().includes(needle),
+    );
+    const matched = new Set(matching);
+    return matching.filter((el) => !Array.from(el.children).some((child) => matched.has(child)));
   },
 });
 
@@ -38,7 +57,7 @@ export function selectorFor(target: Target): string {
       : `aria/${target.name.replace(/[[\]]/g, " ")}[role=${quote}${target.role}${quote}]`;
   }
   if ("label" in target) return `${LABEL_HANDLER}/${target.label}`;
-  if ("text" in target) return `text/${target.text}`;
+  if ("text" in target) return `${TEXT_HANDLER}/${target.text}`;
   if ("testId" in target) return `[data-testid=${cssString(target.testId)}]`;
   return target.css;
 }
