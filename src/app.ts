@@ -24,6 +24,8 @@ export function createApp() {
   });
   // 2. http → https (308), except on local hosts.
   app.use("*", httpsRedirect());
+  // Liveness, and the bare baseline of `npm run bench`: no body parsing, no token, no D1.
+  app.get("/health", (c) => c.json({ status: "ok" }));
   // 3. Bodies: JSON only (curl's default form type read as JSON), bounded.
   app.use("/api/*", jsonBody());
   // 4. Authentication: the admin secret for /orgs (in its router), tokens for the rest.
