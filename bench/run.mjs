@@ -6,18 +6,14 @@
 //   2. trigger-to-settled of a one-case suite, split into queue wait, browser start and case time,
 //      for a first run (fresh worker, browser launched) and for runs that reuse the idle session.
 import { spawnSync } from "node:child_process";
-import { cpus, loadavg, tmpdir } from "node:os";
+import { cpus, loadavg } from "node:os";
 import { join } from "node:path";
 import { api, bootstrapDemo, freePort, root, startFixtureSite, startWorker } from "../scripts/local-stack.mjs";
-import { killChromium, killOwnWrangler, workerBrowsers, workerChromiumPids } from "./worker-processes.mjs";
+import { killOwnWrangler, workerBrowsers } from "./worker-processes.mjs";
 
 const LATENCY = { warmup: 40, perKind: 400, concurrency: [1, 8] };
 const FRESH_WORKERS = 3; // one first-run sample per fresh `wrangler dev`
 const REUSE_RUNS = 10;
-// worker.stop() ends with stopLocalBrowsers(), which kills every browser in the machine-wide PID file,
-// those of a concurrent `npm test` included. Point it at a file that never exists; the bench stops
-// its own browsers by PID (bench/worker-processes.mjs). The Chromium wrapper ignores this variable.
-process.env.AEGIS_BROWSER_PIDS = join(tmpdir(), `aegis-bench-${process.pid}-no-pid-file`);
 
 const ONE_CASE = { name: "home page title", steps: [{ action: "goto", url: "/" }, { action: "expectTitle", title: "Home" }] };
 
@@ -137,17 +133,13 @@ let workerPort;
 let site;
 let interrupted = false;
 
-/** Stops wrangler's process group, then the Chromium processes it started (they outlive it). */
+/** worker.stop() ends wrangler's process group and the browsers this worker recorded, no one else's. */
 let stopInFlight = Promise.resolve();
 function stopWorker() {
   if (worker) {
     const running = worker;
     worker = undefined;
-    stopInFlight = (async () => {
-      const browsers = workerChromiumPids(workerPort);
-      await running.stop();
-      killChromium([...browsers, ...workerChromiumPids(workerPort)]);
-    })();
+    stopInFlight = running.stop();
   }
   return stopInFlight;
 }
@@ -157,7 +149,7 @@ let cleaning;
 const cleanUp = () =>
   (cleaning ??= (async () => {
     await stopWorker();
-    if (workerPort) killOwnWrangler(workerPort);
+    if (workerPort) killOwnWrangler(workerPort); // a worker that failed to start left no handle to stop
     await site?.close();
   })());
 

@@ -1,7 +1,6 @@
-// The processes of one `wrangler dev` found through /proc (Linux): its Chromium browsers, to count
-// launches and to stop exactly those browsers. The shared PID file of scripts/stop-local-browsers.mjs
-// also lists browsers of other stacks on the machine (a concurrent `npm test`), so the bench uses
-// neither it for counting nor its clean-up, which would kill them.
+// The processes of one `wrangler dev`, found through /proc (Linux): the browsers it has open, so
+// the bench sees whether a run launched one or reused one from the processes themselves, and what
+// is left of a worker that failed to start.
 import { readdirSync, readFileSync } from "node:fs";
 
 function processTable() {
@@ -49,11 +48,11 @@ export function workerDescendants(port) {
 /** PIDs of the browsers this worker has open now. */
 export const workerBrowsers = (port) => new Set(workerDescendants(port).filter((p) => isBrowserMain(p.argv)).map((p) => p.pid));
 
-/** Chromium (browser and helper) processes under this worker: to stop after the worker, as they outlive it. */
-export const workerChromiumPids = (port) => workerDescendants(port).filter((p) => /chrom(e|ium)/.test(p.argv[0] ?? "")).map((p) => p.pid);
+/** Chromium (browser and helper) processes under this worker: they outlive it when it is killed. */
+const workerChromiumPids = (port) => workerDescendants(port).filter((p) => /chrom(e|ium)/.test(p.argv[0] ?? "")).map((p) => p.pid);
 
 /** Kills the given PIDs that still run Chromium (a PID reused by something else is left alone). */
-export function killChromium(pids) {
+function killChromium(pids) {
   let killed = 0;
   for (const pid of pids) {
     try {
