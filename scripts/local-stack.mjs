@@ -43,39 +43,39 @@ export async function startWorker(port, { quiet = true } = {}) {
   child.stderr.on("data", (d) => (log += d));
   if (!quiet) child.stdout.pipe(process.stdout);
   const origin = `http://127.0.0.1:${port}`;
+  const stop = async () => {
+    if (child.exitCode === null) {
+      try {
+        process.kill(-child.pid, "SIGINT");
+      } catch {}
+      const exited = await Promise.race([
+        new Promise((r) => child.once("exit", () => r(true))),
+        new Promise((r) => setTimeout(() => r(false), 8000)),
+      ]);
+      if (!exited) {
+        try {
+          process.kill(-child.pid, "SIGKILL");
+        } catch {}
+      }
+    }
+    stopLocalBrowsers(browserPids);
+  };
   const deadline = Date.now() + 90_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`wrangler dev exited early:\n${log}`);
     try {
-      const res = await fetch(`${origin}/api/v1/openapi.json`);
+      const res = await fetch(`${origin}/health`);
       if (res.ok) break;
     } catch {
       // not listening yet
     }
-    if (Date.now() > deadline) throw new Error(`wrangler dev did not start within 90 s:\n${log}`);
+    if (Date.now() > deadline) {
+      await stop();
+      throw new Error(`wrangler dev did not start within 90 s:\n${log}`);
+    }
     await new Promise((r) => setTimeout(r, 300));
   }
-  return {
-    origin,
-    log: () => log,
-    async stop() {
-      if (child.exitCode === null) {
-        try {
-          process.kill(-child.pid, "SIGINT");
-        } catch {}
-        const exited = await Promise.race([
-          new Promise((r) => child.once("exit", () => r(true))),
-          new Promise((r) => setTimeout(() => r(false), 8000)),
-        ]);
-        if (!exited) {
-          try {
-            process.kill(-child.pid, "SIGKILL");
-          } catch {}
-        }
-      }
-      stopLocalBrowsers(browserPids);
-    },
-  };
+  return { origin, log: () => log, stop };
 }
 
 export { startFixtureSite };

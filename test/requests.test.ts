@@ -162,6 +162,12 @@ describe("routing", () => {
     expect(res.headers.get("location")).toBe("https://aegis.example.com/api/v1/projects?page=2");
   });
 
+  it("answers /health without a token", async () => {
+    const res = await call("GET", "http://localhost/health");
+    expect(res.status).toBe(200);
+    expect(res.json).toEqual({ status: "ok" });
+  });
+
   it("publishes an OpenAPI 3.1 document generated from the route schemas", async () => {
     const res = await call("GET", "/openapi.json");
     expect(res.status).toBe(200);
