@@ -20,7 +20,10 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   echo "install: npm packages"
   # npm 11 can reject its own lock file in `npm ci` (two workerd versions in the tree);
   # npm 10 installs the same lock file exactly (see docs/toolchain.md).
-  npm ci --no-audit --no-fund || npx -y npm@10 ci --no-audit --no-fund
+  if ! npm ci --no-audit --no-fund --loglevel=error 2>/tmp/aegis-npm-ci.log; then
+    echo "install: npm $(npm --version) refused the lock file (see /tmp/aegis-npm-ci.log); installing it with npm 10"
+    npx -y npm@10 ci --no-audit --no-fund
+  fi
 fi
 
 [ -f .dev.vars ] || cp .dev.vars.example .dev.vars
