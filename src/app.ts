@@ -22,18 +22,27 @@ export function createApp() {
     c.set("requestId", c.req.header("cf-ray") ?? crypto.randomUUID());
     await next();
   });
-  // 2. http → https (308), except on local hosts.
+  // 2. Security headers on every response, errors included.
+  // [security-headers]
+  // 3. Request metrics (route pattern, status).
+  // [request-metrics]
+  // 4. http → https (308), except on local hosts.
   app.use("*", httpsRedirect());
-  // Liveness, and the bare baseline of `npm run bench`: no body parsing, no token, no D1.
+  // 5. CORS: off unless CORS_ALLOWED_ORIGINS lists origins.
+  // [cors]
+  // 6. Operations: no token, no rate limit, no tenant data.
   app.get("/health", (c) => c.json({ status: "ok" }));
-  // 3. Bodies: JSON only (curl's default form type read as JSON), bounded.
+  // [ops-routes]
+  // 7. Bodies: JSON only (curl's default form type read as JSON), bounded.
   app.use("/api/*", jsonBody());
-  // 4. Authentication: the admin secret for /orgs (in its router), tokens for the rest.
+  // 8. Authentication: the admin secret for /orgs (in its router), tokens for the rest.
   app.use("/api/v1/*", async (c, next) => {
     const path = c.req.path;
     if (path === "/api/v1/orgs" || path === "/api/v1/openapi.json") return next();
     return requireToken()(c, next);
   });
+  // 9. Idempotency-Key on POST, scoped to the token.
+  // [idempotency]
 
   app.route("/api/v1", orgsRouter);
   app.route("/api/v1", projectsRouter);
