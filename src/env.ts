@@ -7,5 +7,9 @@ export type AppEnv = {
   Variables: {
     requestId: string;
     caller: import("./auth/tenancy").Caller;
+    /** This request's D1 session (reads may come from a replica). */
+    db: import("./db/client").Db;
+    /** A session on the primary, for a read that must not miss a fresh write. */
+    primaryDb: () => import("./db/client").Db;
   };
 };

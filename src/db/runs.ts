@@ -88,6 +88,15 @@ export async function upsertCaseResult(db: Db, row: CaseResultRow) {
     });
 }
 
+/** A run in scope and its case results in one round trip (the hot path of a CI poll). */
+export async function findRunWithResults(db: Db, scope: Scope, id: string) {
+  const [found, results] = await db.batch([
+    db.select().from(runs).where(and(inScope(runs, scope), eq(runs.id, id))).limit(1),
+    db.select().from(caseResults).where(eq(caseResults.runId, id)).orderBy(asc(caseResults.position)),
+  ]);
+  return found[0] ? { run: found[0], results } : undefined;
+}
+
 export async function listCaseResults(db: Db, runId: string) {
   return db.select().from(caseResults).where(eq(caseResults.runId, runId)).orderBy(asc(caseResults.position));
 }

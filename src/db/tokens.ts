@@ -1,4 +1,4 @@
-import { and, count, desc, eq, isNull } from "drizzle-orm";
+import { and, count, desc, eq, isNotNull, isNull } from "drizzle-orm";
 import type { Scope } from "../auth/tenancy";
 import type { PageQuery } from "../schemas/common";
 import type { Db } from "./client";
@@ -41,6 +41,19 @@ export async function listCiTokens(db: Db, projectId: string, page: PageQuery) {
     db.select({ total: count() }).from(tokens).where(where),
   ]);
   return { items, totalCount: total };
+}
+
+/** A token of the scope revoked earlier: a repeated revocation still reaches the limiter. */
+export async function findRevokedCiTokenHash(db: Db, scope: Scope, id: string) {
+  const conditions = [eq(tokens.id, id), eq(tokens.orgId, scope.orgId), eq(tokens.kind, "ci"), isNotNull(tokens.revokedAt)];
+  if (scope.projectId) conditions.push(eq(tokens.projectId, scope.projectId));
+  const [row] = await db.select({ hash: tokens.hash }).from(tokens).where(and(...conditions)).limit(1);
+  return row?.hash;
+}
+
+export async function tokenHashesOfProject(db: Db, projectId: string) {
+  const rows = await db.select({ hash: tokens.hash }).from(tokens).where(eq(tokens.projectId, projectId));
+  return rows.map((r) => r.hash);
 }
 
 /** Revokes a CI token inside the scope; a CI token may revoke only tokens of its own project. */

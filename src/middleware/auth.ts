@@ -1,12 +1,22 @@
-// Authentication: the admin secret for bootstrapping organizations, org keys and CI tokens
-// for everything else. Missing or bad credentials answer 401 with WWW-Authenticate.
+// Authentication and rate limiting, decided together by one call to the token's RateLimiter
+// Durable Object (which holds the token's caller). Missing or bad credentials answer 401 with
+// WWW-Authenticate, after the client IP's tighter budget is charged, so guessing is slow.
+// If the limiter cannot be reached, reads go on (authenticated from D1) and requests that
+// would start browser work answer 503: nothing that costs a browser is admitted unmetered.
+import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
-import { secretsEqual } from "../auth/tokens";
+import { canonicalToken, secretsEqual, sha256Hex } from "../auth/tokens";
 import { authenticateToken } from "../services/tokens";
-import { createDb } from "../db/client";
 import { systemClock } from "../services/clock";
+import { recordRateLimitRefusal } from "../services/metrics";
+import { rateLimiterClient, type Admission } from "../durable/rate-limiter";
+
+/** The limiter answers in milliseconds; past this it counts as unreachable. */
+const LIMITER_TIMEOUT_MS = 2000;
+/** Requests that start a run or a scan: refused rather than admitted unmetered. */
+const STARTS_BROWSER_WORK = [/^\/api\/v1\/ci\/trigger$/, /^\/api\/v1\/suites\/[^/]+\/run$/, /^\/api\/v1\/projects\/[^/]+\/crawls$/];
 
 const unauthorized = (message: string) =>
   new ApiError(401, "auth.invalid_token", message, {}, { "WWW-Authenticate": 'Bearer realm="aegis"' });
@@ -16,12 +26,49 @@ function bearerOf(header: string | undefined): string | null {
   return match ? match[1] : null;
 }
 
+export function rateLimitHeaders(admission: Admission): Record<string, string> {
+  if (admission.limit === null) return {};
+  return {
+    "X-RateLimit-Limit": String(admission.limit),
+    "X-RateLimit-Remaining": String(admission.remaining),
+    "X-RateLimit-Reset": String(admission.resetSeconds),
+  };
+}
+
+function refused(admission: Admission, message: string) {
+  recordRateLimitRefusal();
+  return new ApiError(
+    429,
+    "rate_limit.exceeded",
+    message,
+    { limit: admission.limit, retryAfterSeconds: admission.retryAfterSeconds },
+    { ...rateLimitHeaders(admission), "Retry-After": String(admission.retryAfterSeconds) },
+  );
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout>;
+  return Promise.race([
+    promise,
+    new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`rate limiter did not answer in ${ms} ms`)), ms))),
+  ]).finally(() => clearTimeout(timer));
+}
+
+/** Charges the client IP's budget for a request that brought no valid credentials. */
+async function chargeClientIp(c: Context<AppEnv>) {
+  const ip = c.req.header("cf-connecting-ip") ?? "unknown";
+  const admission = await withTimeout(rateLimiterClient(c.env.RATE_LIMITER).admitIp(ip), LIMITER_TIMEOUT_MS).catch(() => null);
+  if (admission && !admission.allowed) throw refused(admission, "Too many unauthenticated requests from this address");
+}
+
 export const requireAdmin = () =>
   createMiddleware<AppEnv>(async (c, next) => {
     const bearer = bearerOf(c.req.header("authorization"));
-    if (!bearer) throw unauthorized("Missing bearer token");
     const expected = c.env.ADMIN_TOKEN;
-    if (!expected || !(await secretsEqual(bearer, expected))) throw unauthorized("Invalid admin token");
+    if (!bearer || !expected || !(await secretsEqual(bearer, expected))) {
+      await chargeClientIp(c);
+      throw unauthorized(bearer ? "Invalid admin token" : "Missing bearer token");
+    }
     c.set("caller", { kind: "admin" });
     return next();
   });
@@ -29,11 +76,35 @@ export const requireAdmin = () =>
 export const requireToken = () =>
   createMiddleware<AppEnv>(async (c, next) => {
     const bearer = bearerOf(c.req.header("authorization"));
-    if (!bearer) throw unauthorized("Missing bearer token");
-    const caller = await authenticateToken({ db: createDb(c.env.DB), now: systemClock }, bearer, (work) =>
-      c.executionCtx.waitUntil(work),
-    );
-    if (!caller) throw unauthorized("Invalid token");
-    c.set("caller", caller);
-    return next();
+    const token = bearer ? canonicalToken(bearer) : null;
+    if (!token) {
+      await chargeClientIp(c);
+      throw unauthorized(bearer ? "Invalid token" : "Missing bearer token");
+    }
+    const hash = await sha256Hex(token);
+    const decision = await withTimeout(rateLimiterClient(c.env.RATE_LIMITER).authorize(hash), LIMITER_TIMEOUT_MS).catch((error) => {
+      console.error("rate limiter unreachable", c.get("requestId"), error);
+      return null;
+    });
+
+    if (decision === null) {
+      if (STARTS_BROWSER_WORK.some((pattern) => pattern.test(c.req.path)) && c.req.method === "POST") {
+        throw new ApiError(503, "rate_limit.unavailable", "The rate limiter is unreachable; runs cannot start unmetered. Retry shortly", {}, {
+          "Retry-After": "5",
+        });
+      }
+      const caller = await authenticateToken({ db: c.get("db"), now: systemClock }, token, (work) => c.executionCtx.waitUntil(work));
+      if (!caller) throw unauthorized("Invalid token");
+      c.set("caller", caller);
+      return next();
+    }
+
+    if (decision.kind === "unknown") {
+      await chargeClientIp(c);
+      throw unauthorized("Invalid token");
+    }
+    if (!decision.admission.allowed) throw refused(decision.admission, `Rate limit of ${decision.admission.limit} requests per minute exceeded`);
+    c.set("caller", decision.caller);
+    await next();
+    for (const [name, value] of Object.entries(rateLimitHeaders(decision.admission))) c.header(name, value);
   });

@@ -7,7 +7,7 @@ import type { AppEnv } from "../env";
 import { ApiError, ErrorBody, validationError } from "../errors";
 import { ErrorSchema } from "../schemas/common";
 import { scopeOf, type TenantCaller } from "../auth/tenancy";
-import { createDb } from "../db/client";
+import { rateLimiterClient } from "../durable/rate-limiter";
 import { systemClock } from "../services/clock";
 import { runTrackerClient } from "../durable/run-tracker";
 import { urlPolicyFrom } from "../browser/url-policy";
@@ -62,7 +62,10 @@ export function tenantOf(c: Context<AppEnv>): TenantCaller {
 
 export const scopeFor = (c: Context<AppEnv>) => scopeOf(tenantOf(c));
 
-export const baseDeps = (c: Context<AppEnv>) => ({ db: createDb(c.env.DB), now: systemClock });
+export const baseDeps = (c: Context<AppEnv>) => ({ db: c.get("db"), primaryDb: c.get("primaryDb"), now: systemClock });
+
+/** Dependencies of services that revoke tokens: the limiters hold the live callers. */
+export const tokenDeps = (c: Context<AppEnv>) => ({ ...baseDeps(c), limiter: rateLimiterClient(c.env.RATE_LIMITER) });
 
 export function runDeps(c: Context<AppEnv>) {
   const tracker = runTrackerClient(c.env.RUN_TRACKER);

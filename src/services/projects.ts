@@ -6,6 +6,8 @@ import { uuidv7 } from "../ids";
 import type { PageQuery } from "../schemas/common";
 import type { ProjectScanSettings } from "../schemas/projects";
 import type { Clock } from "./clock";
+import { tokenHashesOfProject } from "../db/tokens";
+import { propagateRevocations, type TokenRevoker } from "./tokens";
 
 type Deps = { db: Db; now: Clock };
 
@@ -60,7 +62,12 @@ export async function changeProject(
   return projectView(row);
 }
 
-export async function removeProject(deps: Deps, scope: Scope, id: string) {
+/** Deletes a project with its suites, runs and CI tokens; the tokens stop working at once. */
+export async function removeProject(deps: Deps & { limiter: TokenRevoker }, scope: Scope, id: string) {
   if (scope.projectId) throw new ApiError(403, "auth.org_key_required", "Deleting a project needs the organization key");
+  if (!(await findProject(deps.db, scope, id))) throw notFound("Project");
+  const hashes = await tokenHashesOfProject(deps.db, id);
+  // Tokens first: a project whose deletion fails halfway keeps no usable token.
+  await propagateRevocations(deps.limiter, hashes);
   if (!(await deleteProject(deps.db, scope, id))) throw notFound("Project");
 }

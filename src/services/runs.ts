@@ -3,7 +3,7 @@ import type { Db } from "../db/client";
 import { findProject } from "../db/projects";
 import { existingSuiteIds, findSuite } from "../db/suites";
 import { selectCaseIds } from "../db/cases";
-import { findRun, findRunById, insertRun, listCaseResults, listRuns, settleRun, type CaseResultRow, type RunRow } from "../db/runs";
+import { findRun, findRunById, findRunWithResults, insertRun, listCaseResults, listRuns, settleRun, type CaseResultRow, type RunRow } from "../db/runs";
 import type { Scope } from "../auth/tenancy";
 import { judgeUrl, type UrlPolicy } from "../browser/url-policy";
 import { ApiError, notFound } from "../errors";
@@ -118,12 +118,6 @@ export async function waitForRun(deps: Pick<RunDeps, "db" | "watch">, runId: str
   return run;
 }
 
-export async function getRun(deps: { db: Db }, scope: Scope, id: string) {
-  const run = await findRun(deps.db, scope, id);
-  if (!run) throw notFound("Run");
-  return run;
-}
-
 /** Cancels a queued or running run; the executor stops before its next case. */
 export async function cancelRun(deps: Pick<RunDeps, "db" | "now"> & { signals: Pick<RunSignals, "settled"> }, scope: Scope, id: string) {
   const run = await findRun(deps.db, scope, id);
@@ -187,9 +181,16 @@ export async function caseResultViews(results: CaseResultRow[], signer: LinkSign
   );
 }
 
-export async function runDetailView(deps: { db: Db }, run: RunRow, signer: LinkSigner, nowMs: number) {
-  const results = await listCaseResults(deps.db, run.id);
-  return { ...runSummaryView(run, await runPageUrl(signer, run.id)), results: await caseResultViews(results, signer, nowMs) };
+export async function runDetailView(deps: { db: Db }, run: RunRow, signer: LinkSigner, nowMs: number, results?: CaseResultRow[]) {
+  const rows = results ?? (await listCaseResults(deps.db, run.id));
+  return { ...runSummaryView(run, await runPageUrl(signer, run.id)), results: await caseResultViews(rows, signer, nowMs) };
+}
+
+/** GET of a run with its results: one D1 round trip, and the primary only if a replica has not seen it yet. */
+export async function getRunDetail(deps: { db: Db; primaryDb?: () => Db }, scope: Scope, id: string, signer: LinkSigner, nowMs: number) {
+  const found = (await findRunWithResults(deps.db, scope, id)) ?? (deps.primaryDb ? await findRunWithResults(deps.primaryDb(), scope, id) : undefined);
+  if (!found) throw notFound("Run");
+  return runDetailView(deps, found.run, signer, nowMs, found.results);
 }
 
 export type RunDetailView = Awaited<ReturnType<typeof runDetailView>>;

@@ -1,6 +1,6 @@
 import type { Db } from "../db/client";
 import { findProject } from "../db/projects";
-import { countLiveCiTokens, findLiveTokenByHash, insertToken, listCiTokens, revokeCiToken, touchToken, type TokenRow } from "../db/tokens";
+import { countLiveCiTokens, findLiveTokenByHash, findRevokedCiTokenHash, insertToken, listCiTokens, revokeCiToken, touchToken, type TokenRow } from "../db/tokens";
 import { canonicalToken, generateToken, sha256Hex, tokenPrefix } from "../auth/tokens";
 import type { Caller, Scope, TenantCaller } from "../auth/tenancy";
 import { ApiError, notFound } from "../errors";
@@ -74,9 +74,28 @@ export async function listTokens(deps: Deps, scope: Scope, projectId: string, pa
   };
 }
 
-export async function revokeToken(deps: Deps, scope: Scope, id: string) {
+/** What holds a token's live caller besides D1 (the token's RateLimiter): told of every revocation. */
+export type TokenRevoker = { revoke(tokenHash: string): Promise<void> };
+
+/**
+ * Revokes in D1 first (the record), then in the token's limiter (which answers the hot path).
+ * If the second step fails the caller gets a 503 and a retry completes it: the token never
+ * stays usable behind a "revoked" answer.
+ */
+export async function revokeToken(deps: Deps & { limiter: TokenRevoker }, scope: Scope, id: string) {
   const revoked = await revokeCiToken(deps.db, scope, id, deps.now().toISOString());
-  if (!revoked) throw notFound("Token");
+  const hash = revoked?.hash ?? (await findRevokedCiTokenHash(deps.db, scope, id));
+  if (!hash) throw notFound("Token");
+  await propagateRevocations(deps.limiter, [hash]);
+}
+
+export async function propagateRevocations(limiter: TokenRevoker, hashes: string[]) {
+  try {
+    await Promise.all(hashes.map((hash) => limiter.revoke(hash)));
+  } catch (error) {
+    console.error("revocation not propagated", error);
+    throw new ApiError(503, "auth.revocation_pending", "The revocation is recorded but not yet effective everywhere; retry the request", {}, { "Retry-After": "2" });
+  }
 }
 
 export const isTenant = (caller: Caller): caller is TenantCaller => caller.kind !== "admin";

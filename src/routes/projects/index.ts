@@ -1,5 +1,5 @@
 import { changeProject, createProject, getProject, listProjectsPage, removeProject } from "../../services/projects";
-import { baseDeps, createRouter, scopeFor } from "../router";
+import { baseDeps, createRouter, scopeFor, tokenDeps } from "../router";
 import * as routes from "./projects.routes";
 
 export const projectsRouter = createRouter()
@@ -10,6 +10,6 @@ export const projectsRouter = createRouter()
     c.json(await changeProject(baseDeps(c), scopeFor(c), c.req.valid("param").id, c.req.valid("json")), 200),
   )
   .openapi(routes.deleteProjectRoute, async (c) => {
-    await removeProject(baseDeps(c), scopeFor(c), c.req.valid("param").id);
+    await removeProject(tokenDeps(c), scopeFor(c), c.req.valid("param").id);
     return c.body(null, 204);
   });

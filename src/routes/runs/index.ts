@@ -4,7 +4,7 @@ import { ApiError } from "../../errors";
 import type { RunRow } from "../../db/runs";
 import type { RunStatus } from "../../schemas/runs";
 import { runPageUrl } from "../../services/links";
-import { cancelRun, getRun, listRunsPage, runDetailView, runSummaryView, startRun, startSuiteRun, waitForRun, type StartRunInput } from "../../services/runs";
+import { cancelRun, getRunDetail, listRunsPage, runDetailView, runSummaryView, startRun, startSuiteRun, waitForRun, type StartRunInput } from "../../services/runs";
 import { createRouter, linkSigner, runDeps, scopeFor, tenantOf } from "../router";
 import * as routes from "./runs.routes";
 
@@ -48,9 +48,7 @@ export const runsRouter = createRouter()
     return answerStartedRun(c, run, wait) as never;
   })
   .openapi(routes.getRunRoute, async (c) => {
-    const deps = runDeps(c);
-    const run = await getRun(deps, scopeFor(c), c.req.valid("param").runId);
-    return c.json(await runDetailView(deps, run, linkSigner(c), Date.now()), 200);
+    return c.json(await getRunDetail(runDeps(c), scopeFor(c), c.req.valid("param").runId, linkSigner(c), Date.now()), 200);
   })
   .openapi(routes.cancelRunRoute, async (c) => {
     const deps = runDeps(c);

@@ -1,5 +1,5 @@
 import { createCiToken, listTokens, revokeToken } from "../../services/tokens";
-import { baseDeps, createRouter, scopeFor, tenantOf } from "../router";
+import { baseDeps, createRouter, scopeFor, tenantOf, tokenDeps } from "../router";
 import * as routes from "./tokens.routes";
 
 export const tokensRouter = createRouter()
@@ -10,6 +10,6 @@ export const tokensRouter = createRouter()
     c.json(await listTokens(baseDeps(c), scopeFor(c), c.req.valid("param").id, c.req.valid("query")), 200),
   )
   .openapi(routes.revokeTokenRoute, async (c) => {
-    await revokeToken(baseDeps(c), scopeFor(c), c.req.valid("param").id);
+    await revokeToken(tokenDeps(c), scopeFor(c), c.req.valid("param").id);
     return c.body(null, 204);
   });
