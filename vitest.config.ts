@@ -20,6 +20,7 @@ export default defineConfig(async () => {
             LINK_SIGNING_SECRET: "test-link-signing-secret",
             PRIVATE_TARGET_ALLOWLIST: "127.0.0.1",
             PUBLIC_BASE_URL: "",
+            CORS_ALLOWED_ORIGINS: "https://dashboard.example.com",
           },
         },
       })),

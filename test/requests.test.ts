@@ -165,7 +165,7 @@ describe("routing", () => {
   it("answers /health without a token", async () => {
     const res = await call("GET", "http://localhost/health");
     expect(res.status).toBe(200);
-    expect(res.json).toEqual({ status: "ok" });
+    expect(res.json).toEqual({ status: "ok", version: expect.any(String), uptime: expect.any(Number), d1: { reachable: true, latencyMs: expect.any(Number) } });
   });
 
   it("publishes an OpenAPI 3.1 document generated from the route schemas", async () => {
