@@ -34,6 +34,12 @@ export function canonicalToken(value: string): string | null {
   return PREFIX + body;
 }
 
+/** The credential of an `Authorization: Bearer …` header, as sent, or null. */
+export function bearerOf(header: string | undefined): string | null {
+  const match = header?.match(/^Bearer\s+(\S+)\s*$/i);
+  return match ? match[1] : null;
+}
+
 /** What a listing shows so a person can tell tokens apart: never enough to use one. */
 export const tokenPrefix = (token: string) => token.slice(0, PREFIX.length + 6);
 

@@ -1,5 +1,5 @@
 // The one drizzle schema. migrations/ holds the SQL that creates it; keep the two in step.
-import { sqliteTable, text, integer, index, uniqueIndex } from "drizzle-orm/sqlite-core";
+import { sqliteTable, text, integer, index, uniqueIndex, primaryKey } from "drizzle-orm/sqlite-core";
 import type { Step } from "../schemas/steps";
 import type { PLANS } from "../schemas/plans";
 import type { RUN_STATUSES, CASE_RESULT_STATUSES, RunOptions } from "../schemas/runs";
@@ -117,4 +117,30 @@ export const caseResults = sqliteTable(
     createdAt: text("created_at").notNull(),
   },
   (t) => [uniqueIndex("case_results_run_case_idx").on(t.runId, t.caseId)],
+);
+
+/**
+ * Idempotency-Key records: one per credential and key, answered again for 24 hours. A record with
+ * no response is in flight (or was abandoned by a request that died); run_id is the run such a
+ * request started, which a retry waits on instead of starting another.
+ */
+export const idempotencyKeys = sqliteTable(
+  "idempotency_keys",
+  {
+    /** The token id of the caller, or "admin" for the operator's secret. */
+    scope: text("scope").notNull(),
+    key: text("key").notNull(),
+    /** SHA-256 of the method, path and body: the same key with another request is refused. */
+    fingerprint: text("fingerprint").notNull(),
+    /** The request holding the key; writes of a request whose claim was taken over do nothing. */
+    claimId: text("claim_id").notNull(),
+    runId: text("run_id"),
+    responseStatus: integer("response_status"),
+    /** The headers that matter to a replay (Location, Content-Type). */
+    responseHeaders: text("response_headers", { mode: "json" }).$type<Record<string, string>>(),
+    /** The body, sealed under a key derived from the caller's credential (it may hold a new token). */
+    responseBody: text("response_body"),
+    createdAt: text("created_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.scope, t.key] }), index("idempotency_keys_created_idx").on(t.createdAt)],
 );

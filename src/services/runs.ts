@@ -13,6 +13,7 @@ import type { RunOptions, RunStatus, SettledRunStatus, TriggerBody } from "../sc
 import { artifactUrl, runPageUrl, type LinkSigner } from "./links";
 import type { Clock } from "./clock";
 import type { RunSignals } from "./run-executor";
+import type { IdempotentRequest } from "./idempotency";
 
 /** What the run's Durable Object hears when a run is queued, and how a caller waits on it. */
 export type RunWatch = {
@@ -100,6 +101,21 @@ export async function startRun(
     throw new ApiError(503, "run.queue_unavailable", "The run could not be queued; try again", { runId: row.id }, { "Retry-After": "5" });
   }
   return row;
+}
+
+/**
+ * Starts a run once per Idempotency-Key: a retry of a request that already started one gets that
+ * run back (to wait on it); otherwise the run is started and recorded on the key before anyone waits.
+ */
+export async function startRunOnce(deps: { db: Db }, scope: Scope, once: IdempotentRequest | undefined, start: () => Promise<RunRow>) {
+  if (once?.startedRunId) {
+    const run = await findRun(deps.db, scope, once.startedRunId);
+    if (!run) throw notFound("Run");
+    return run;
+  }
+  const run = await start();
+  await once?.runStarted(run.id);
+  return run;
 }
 
 export async function startSuiteRun(deps: RunDeps, scope: Scope, suiteId: string, input: StartRunInput) {

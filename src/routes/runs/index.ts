@@ -4,7 +4,7 @@ import { ApiError } from "../../errors";
 import type { RunRow } from "../../db/runs";
 import type { RunStatus } from "../../schemas/runs";
 import { runPageUrl } from "../../services/links";
-import { cancelRun, getRunDetail, listRunsPage, runDetailView, runSummaryView, startRun, startSuiteRun, waitForRun, type StartRunInput } from "../../services/runs";
+import { cancelRun, getRunDetail, listRunsPage, runDetailView, runSummaryView, startRun, startRunOnce, startSuiteRun, waitForRun, type StartRunInput } from "../../services/runs";
 import { createRouter, linkSigner, runDeps, scopeFor, tenantOf } from "../router";
 import * as routes from "./runs.routes";
 
@@ -39,12 +39,16 @@ export const runsRouter = createRouter()
       throw new ApiError(403, "auth.ci_token_required", "The trigger runs the CI token's project: call it with a project CI token");
     }
     const { wait, ...input } = c.req.valid("json");
-    const run = await startRun(runDeps(c), scopeFor(c), { projectId: caller.projectId }, input as StartRunInput);
+    const deps = runDeps(c);
+    const scope = scopeFor(c);
+    const run = await startRunOnce(deps, scope, c.get("idempotency"), () => startRun(deps, scope, { projectId: caller.projectId }, input as StartRunInput));
     return answerStartedRun(c, run, wait) as never;
   })
   .openapi(routes.suiteRunRoute, async (c) => {
     const { wait, ...input } = c.req.valid("json");
-    const run = await startSuiteRun(runDeps(c), scopeFor(c), c.req.valid("param").id, input);
+    const deps = runDeps(c);
+    const scope = scopeFor(c);
+    const run = await startRunOnce(deps, scope, c.get("idempotency"), () => startSuiteRun(deps, scope, c.req.valid("param").id, input));
     return answerStartedRun(c, run, wait) as never;
   })
   .openapi(routes.getRunRoute, async (c) => {
