@@ -5,8 +5,14 @@ import type { AppEnv } from "./env";
 import { ApiError, errorBody } from "./errors";
 import { createRouter } from "./routes/router";
 import { httpsRedirect } from "./middleware/https-redirect";
+import { securityHeaders } from "./middleware/security-headers";
+import { requestMetrics } from "./middleware/request-metrics";
+import { cors } from "./middleware/cors";
+import { opsRouter } from "./routes/ops";
 import { jsonBody } from "./middleware/json-body";
+import { d1Session } from "./middleware/d1-session";
 import { requireToken } from "./middleware/auth";
+import { idempotency } from "./middleware/idempotency";
 import { orgsRouter } from "./routes/orgs";
 import { projectsRouter } from "./routes/projects";
 import { tokensRouter } from "./routes/tokens";
@@ -23,26 +29,28 @@ export function createApp() {
     await next();
   });
   // 2. Security headers on every response, errors included.
-  // [security-headers]
+  app.use("*", securityHeaders());
   // 3. Request metrics (route pattern, status).
-  // [request-metrics]
+  app.use("*", requestMetrics());
   // 4. http → https (308), except on local hosts.
   app.use("*", httpsRedirect());
   // 5. CORS: off unless CORS_ALLOWED_ORIGINS lists origins.
-  // [cors]
+  app.use("*", cors());
   // 6. Operations: no token, no rate limit, no tenant data.
-  app.get("/health", (c) => c.json({ status: "ok" }));
-  // [ops-routes]
+  app.route("/", opsRouter);
   // 7. Bodies: JSON only (curl's default form type read as JSON), bounded.
   app.use("/api/*", jsonBody());
-  // 8. Authentication: the admin secret for /orgs (in its router), tokens for the rest.
+  // 8. D1 session: reads may come from a replica; the bookmark travels in X-D1-Bookmark.
+  app.use("/api/*", d1Session());
+  // 9. Authentication and rate limit, one call to the token's RateLimiter Durable Object
+  //    (the admin secret for /orgs in its router; a client IP's budget for bad credentials).
   app.use("/api/v1/*", async (c, next) => {
     const path = c.req.path;
     if (path === "/api/v1/orgs" || path === "/api/v1/openapi.json") return next();
     return requireToken()(c, next);
   });
-  // 9. Idempotency-Key on POST, scoped to the token.
-  // [idempotency]
+  // 10. Idempotency-Key on POST, scoped to the token.
+  app.use("/api/v1/*", idempotency());
 
   app.route("/api/v1", orgsRouter);
   app.route("/api/v1", projectsRouter);
