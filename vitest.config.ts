@@ -16,6 +16,8 @@ export default defineConfig(async () => {
           bindings: {
             TEST_MIGRATIONS: migrations,
             FIXTURE_ORIGIN: `http://127.0.0.1:${inject("fixturePort" as never)}`,
+            CRAWL_ORIGIN: `http://127.0.0.1:${inject("crawlPort" as never)}`,
+            CRAWL_OTHER_ORIGIN: `http://127.0.0.1:${inject("crawlOtherPort" as never)}`,
             ADMIN_TOKEN: "test-admin-token",
             LINK_SIGNING_SECRET: "test-link-signing-secret",
             PRIVATE_TARGET_ALLOWLIST: "127.0.0.1",
