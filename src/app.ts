@@ -18,6 +18,7 @@ import { projectsRouter } from "./routes/projects";
 import { tokensRouter } from "./routes/tokens";
 import { suitesRouter } from "./routes/suites";
 import { runsRouter } from "./routes/runs";
+import { crawlsRouter } from "./routes/crawls";
 import { pagesRouter } from "./routes/pages";
 
 export function createApp() {
@@ -57,6 +58,7 @@ export function createApp() {
   app.route("/api/v1", tokensRouter);
   app.route("/api/v1", suitesRouter);
   app.route("/api/v1", runsRouter);
+  app.route("/api/v1", crawlsRouter);
   app.route("/", pagesRouter);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {

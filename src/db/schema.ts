@@ -4,6 +4,7 @@ import type { Step } from "../schemas/steps";
 import type { PLANS } from "../schemas/plans";
 import type { RUN_STATUSES, CASE_RESULT_STATUSES, RunOptions } from "../schemas/runs";
 import type { ProjectScanSettings } from "../schemas/projects";
+import type { CrawlPageDetails, CrawlRole, CrawlSettings, CrawlStatus, ScanMode } from "../schemas/crawls";
 
 const timestamps = {
   createdAt: text("created_at").notNull(),
@@ -143,4 +144,75 @@ export const idempotencyKeys = sqliteTable(
     createdAt: text("created_at").notNull(),
   },
   (t) => [primaryKey({ columns: [t.scope, t.key] }), index("idempotency_keys_created_idx").on(t.createdAt)],
+);
+
+/** Scans. A scan started by a CI trigger (crawl: true) names the run that waits for it. */
+export const crawls = sqliteTable(
+  "crawls",
+  {
+    id: text("id").primaryKey(),
+    orgId: text("org_id").notNull().references(() => orgs.id, { onDelete: "cascade" }),
+    projectId: text("project_id").notNull().references(() => projects.id, { onDelete: "cascade" }),
+    runId: text("run_id"),
+    name: text("name").notNull(),
+    status: text("status").$type<CrawlStatus>().notNull(),
+    scanMode: text("scan_mode").$type<ScanMode>().notNull(),
+    settings: text("settings", { mode: "json" }).$type<CrawlSettings>().notNull(),
+    /** Each credential set's label and type (never a secret): the roles the scan crawls as. */
+    roles: text("roles", { mode: "json" }).$type<CrawlRole[]>().notNull(),
+    pagesVisited: integer("pages_visited").notNull().default(0),
+    pagesFailed: integer("pages_failed").notNull().default(0),
+    brokenLinks: integer("broken_links").notNull().default(0),
+    errorMessage: text("error_message"),
+    createdAt: text("created_at").notNull(),
+    startedAt: text("started_at"),
+    finishedAt: text("finished_at"),
+  },
+  (t) => [index("crawls_project_idx").on(t.projectId, t.status, t.id)],
+);
+
+/** Credential sets of a scan, sealed (AES-GCM, key id kept); deleted when the scan ends. */
+export const crawlCredentials = sqliteTable(
+  "crawl_credentials",
+  {
+    crawlId: text("crawl_id").notNull().references(() => crawls.id, { onDelete: "cascade" }),
+    position: integer("position").notNull(),
+    keyId: text("key_id").notNull(),
+    ciphertext: text("ciphertext").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.crawlId, t.position] })],
+);
+
+export const crawlPages = sqliteTable(
+  "crawl_pages",
+  {
+    id: text("id").primaryKey(),
+    crawlId: text("crawl_id").notNull().references(() => crawls.id, { onDelete: "cascade" }),
+    /** The role (credential label) the page was reached as; "anonymous" without credentials. */
+    role: text("role").notNull(),
+    url: text("url").notNull(),
+    finalUrl: text("final_url").notNull(),
+    depth: integer("depth").notNull(),
+    status: integer("status"),
+    title: text("title").notNull(),
+    loadMs: integer("load_ms").notNull(),
+    details: text("details", { mode: "json" }).$type<CrawlPageDetails>().notNull(),
+    screenshotKey: text("screenshot_key"),
+    error: text("error"),
+    createdAt: text("created_at").notNull(),
+  },
+  (t) => [uniqueIndex("crawl_pages_url_idx").on(t.crawlId, t.role, t.url)],
+);
+
+/** A scan's events in order; `seq` is the Server-Sent Event id. */
+export const crawlEvents = sqliteTable(
+  "crawl_events",
+  {
+    crawlId: text("crawl_id").notNull().references(() => crawls.id, { onDelete: "cascade" }),
+    seq: integer("seq").notNull(),
+    type: text("type").notNull(),
+    data: text("data", { mode: "json" }).$type<Record<string, unknown>>().notNull(),
+    createdAt: text("created_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.crawlId, t.seq] })],
 );

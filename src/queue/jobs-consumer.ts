@@ -5,7 +5,9 @@ import type { Env } from "../env";
 import { createDb } from "../db/client";
 import { JobMessage } from "../schemas/runs";
 import { executeRun, failRun, type ExecutorDeps } from "../services/run-executor";
-import { runTrackerClient } from "../durable/run-tracker";
+import { crawlTrackerClient, runTrackerClient } from "../durable/run-tracker";
+import { executeCrawl, failCrawl, type CrawlExecutorDeps } from "../services/crawl-executor";
+import { keyRingFrom } from "../auth/secrets";
 import { urlPolicyFrom } from "../browser/url-policy";
 
 /** Keep in step with max_retries of the JOBS consumer in wrangler.toml. */
@@ -22,6 +24,18 @@ export function executorDeps(env: Env): ExecutorDeps {
   };
 }
 
+export function crawlExecutorDeps(env: Env): CrawlExecutorDeps {
+  return {
+    db: createDb(env.DB),
+    artifacts: env.ARTIFACTS,
+    browser: env.BROWSER,
+    signals: crawlTrackerClient(env.RUN_TRACKER),
+    policy: urlPolicyFrom(env.PRIVATE_TARGET_ALLOWLIST),
+    keys: () => keyRingFrom(env.CREDENTIAL_KEYS),
+    now: () => new Date(),
+  };
+}
+
 export async function consumeJobs(batch: MessageBatch<unknown>, env: Env): Promise<void> {
   const deps = executorDeps(env);
   for (const message of batch.messages) {
@@ -33,12 +47,17 @@ export async function consumeJobs(batch: MessageBatch<unknown>, env: Env): Promi
     }
     const job = parsed.data;
     try {
-      await executeRun(deps, job.id);
+      if (job.kind === "run") await executeRun(deps, job.id);
+      else await executeCrawl(crawlExecutorDeps(env), job.id);
       message.ack();
     } catch (error) {
-      console.error("jobs: run failed unexpectedly", job.id, error);
+      console.error(`jobs: ${job.kind} failed unexpectedly`, job.id, error);
       if (message.attempts > JOBS_MAX_RETRIES) {
-        await failRun(deps, job.id, "The run failed on our side after several attempts").catch((e) => console.error("jobs: could not settle", job.id, e));
+        const settle =
+          job.kind === "run"
+            ? failRun(deps, job.id, "The run failed on our side after several attempts")
+            : failCrawl(crawlExecutorDeps(env), job.id, "The scan failed on our side after several attempts");
+        await settle.catch((e) => console.error("jobs: could not settle", job.id, e));
         message.ack();
       } else {
         message.retry({ delaySeconds: 2 ** message.attempts });

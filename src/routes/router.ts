@@ -9,7 +9,8 @@ import { ErrorSchema } from "../schemas/common";
 import { scopeOf, type TenantCaller } from "../auth/tenancy";
 import { rateLimiterClient } from "../durable/rate-limiter";
 import { systemClock } from "../services/clock";
-import { runTrackerClient } from "../durable/run-tracker";
+import { crawlTrackerClient, runTrackerClient } from "../durable/run-tracker";
+import { keyRingFrom } from "../auth/secrets";
 import { urlPolicyFrom } from "../browser/url-policy";
 import type { LinkSigner } from "../services/links";
 
@@ -70,6 +71,11 @@ export const tokenDeps = (c: Context<AppEnv>) => ({ ...baseDeps(c), limiter: rat
 export function runDeps(c: Context<AppEnv>) {
   const tracker = runTrackerClient(c.env.RUN_TRACKER);
   return { ...baseDeps(c), jobs: c.env.JOBS, watch: tracker, signals: tracker, policy: urlPolicyFrom(c.env.PRIVATE_TARGET_ALLOWLIST) };
+}
+
+export function crawlDeps(c: Context<AppEnv>) {
+  const tracker = crawlTrackerClient(c.env.RUN_TRACKER);
+  return { ...baseDeps(c), jobs: c.env.JOBS, tracker, policy: urlPolicyFrom(c.env.PRIVATE_TARGET_ALLOWLIST), keys: () => keyRingFrom(c.env.CREDENTIAL_KEYS) };
 }
 
 export function linkSigner(c: Context<AppEnv>): LinkSigner {

@@ -100,5 +100,8 @@ export const RunDetailSchema = RunSchema.extend({ results: z.array(CaseResultSch
 export const RunListQuery = PageQuery.extend({ status: z.enum(RUN_STATUSES).optional() });
 
 /** The JOBS queue's message: small, no secrets; the consumer reads the rest from D1. */
-export const JobMessage = z.discriminatedUnion("kind", [z.strictObject({ kind: z.literal("run"), id: IdSchema })]);
+export const JobMessage = z.discriminatedUnion("kind", [
+  z.strictObject({ kind: z.literal("run"), id: IdSchema }),
+  z.strictObject({ kind: z.literal("crawl"), id: IdSchema }),
+]);
 export type JobMessage = z.infer<typeof JobMessage>;

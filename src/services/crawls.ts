@@ -1,0 +1,245 @@
+// Starting scans, reading them back, cancelling them, and their events (paged or live).
+import type { Db } from "../db/client";
+import { findProject } from "../db/projects";
+import { crawlEventsAfter, findCrawl, findCrawlWithPages, insertCrawl, listCrawlEvents, listCrawls, type CrawlPageRow, type CrawlRow } from "../db/crawls";
+import type { Scope } from "../auth/tenancy";
+import { seal, type KeyRing } from "../auth/secrets";
+import { judgeUrl, type UrlPolicy } from "../browser/url-policy";
+import { ApiError, notFound } from "../errors";
+import { uuidv7 } from "../ids";
+import type { PageQuery } from "../schemas/common";
+import {
+  SCAN_MODE_DEFAULTS,
+  type CrawlRole,
+  type CrawlSettings,
+  type CrawlStatus,
+  type CreateCrawlBody,
+} from "../schemas/crawls";
+import type { ProjectRow } from "../db/projects";
+import { artifactUrl, type LinkSigner } from "./links";
+import { credentialAad, CRAWL_QUEUE_WATCHDOG_MS, parseCookieString, settleScan, type CrawlSignals } from "./crawl-executor";
+import type { Clock } from "./clock";
+import type { TrackedEvent } from "../durable/run-tracker";
+
+export type CrawlTrackerPort = CrawlSignals & {
+  queued(crawlId: string, watchdogMs: number): Promise<void>;
+  subscribe(crawlId: string): Promise<ReadableStream<Uint8Array>>;
+};
+
+export type CrawlDeps = { db: Db; jobs: Queue; tracker: CrawlTrackerPort; policy: UrlPolicy; keys: () => Promise<KeyRing>; now: Clock };
+
+/** Settles a scan's settings: the request, then the project's last scan, then the scan mode. */
+export function resolveCrawlSettings(body: CreateCrawlBody, project: ProjectRow): CrawlSettings {
+  const baseUrl = body.baseUrl ?? project.baseUrl;
+  if (!baseUrl) throw new ApiError(400, "scan.base_url_required", "The project has no baseUrl: send one with the scan");
+  const mode = SCAN_MODE_DEFAULTS[body.scan_mode ?? "normal"];
+  const last = project.scanSettings;
+  return {
+    baseUrl,
+    maxPages: body.maxPages ?? last.maxPages ?? mode.maxPages,
+    maxDepth: body.maxDepth ?? last.maxDepth ?? mode.maxDepth,
+    timeBudgetMs: mode.timeBudgetMs,
+    concurrency: mode.concurrency,
+    device: body.device ?? last.device ?? "desktop",
+    fillForms: body.fillForms ?? last.fillForms ?? false,
+    respectRobots: body.respectRobots ?? last.respectRobots ?? true,
+    ...(body.crawlPages ? { crawlPages: body.crawlPages } : {}),
+    generateTests: body.generateTests ?? false,
+  };
+}
+
+export async function startCrawl(deps: CrawlDeps, scope: Scope, projectId: string, body: CreateCrawlBody, runId: string | null = null) {
+  const project = await findProject(deps.db, scope, projectId);
+  if (!project) throw notFound("Project");
+  const settings = resolveCrawlSettings(body, project);
+  const verdict = judgeUrl(deps.policy, settings.baseUrl);
+  if (!verdict.allowed) throw new ApiError(400, "scan.target_not_allowed", `baseUrl refused: ${verdict.reason}`, { baseUrl: settings.baseUrl });
+  const origin = new URL(settings.baseUrl).origin;
+  for (const [i, page] of (settings.crawlPages ?? []).entries()) {
+    if (!page.startsWith("/") && new URL(page, origin).origin !== origin) {
+      throw new ApiError(400, "validation_error", "crawlPages must be paths or URLs on the scan's origin", { issues: [{ path: `crawlPages.${i}`, message: `not on ${origin}` }] });
+    }
+  }
+  const credentials = body.credentials ?? [];
+  for (const [i, credential] of credentials.entries()) {
+    if (credential.credential_type === "cookie" && !parseCookieString(credential.cookie_string).every((c) => /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(c.name) && /^[^;\s,]*$/.test(c.value))) {
+      throw new ApiError(400, "validation_error", "cookie_string must be name=value pairs separated by ';'", { issues: [{ path: `credentials.${i}.cookie_string`, message: "not a cookie string" }] });
+    }
+    if (credential.credential_type === "username_password" && credential.login_url && !credential.login_url.startsWith("/") && new URL(credential.login_url).origin !== origin) {
+      throw new ApiError(400, "validation_error", "login_url must be on the scan's origin: credentials go to that origin only", { issues: [{ path: `credentials.${i}.login_url`, message: `not on ${origin}` }] });
+    }
+  }
+  const id = uuidv7();
+  const roles: CrawlRole[] = credentials.length
+    ? uniqueLabels(credentials.map((c, i) => ({ label: c.label ?? `${c.credential_type} ${i + 1}`, type: c.credential_type })))
+    : [{ label: "anonymous", type: "anonymous" }];
+  const sealed = [];
+  if (credentials.length) {
+    const ring = await deps.keys().catch(() => {
+      throw new ApiError(503, "scan.credentials_unavailable", "This deployment cannot store scan credentials (CREDENTIAL_KEYS is not set)");
+    });
+    for (const [position, credential] of credentials.entries()) {
+      sealed.push({ crawlId: id, position, ...(await seal(ring, JSON.stringify(credential), credentialAad(id, position))) });
+    }
+  }
+  const row: CrawlRow = {
+    id,
+    orgId: project.orgId,
+    projectId: project.id,
+    runId,
+    name: body.name ?? `Scan of ${new URL(settings.baseUrl).host}`,
+    status: "queued",
+    scanMode: body.scan_mode ?? "normal",
+    settings,
+    roles,
+    pagesVisited: 0,
+    pagesFailed: 0,
+    brokenLinks: 0,
+    errorMessage: null,
+    createdAt: deps.now().toISOString(),
+    startedAt: null,
+    finishedAt: null,
+  };
+  await insertCrawl(deps.db, row, sealed);
+  try {
+    await deps.tracker.queued(id, CRAWL_QUEUE_WATCHDOG_MS);
+    await deps.jobs.send({ kind: "crawl", id });
+  } catch {
+    await settleScan({ db: deps.db, signals: deps.tracker, now: deps.now }, id, { status: "failed", errorMessage: "The scan could not be queued" }, ["queued"]);
+    throw new ApiError(503, "scan.queue_unavailable", "The scan could not be queued; try again", { crawlId: id }, { "Retry-After": "5" });
+  }
+  return row;
+}
+
+function uniqueLabels(roles: CrawlRole[]): CrawlRole[] {
+  const seen = new Map<string, number>();
+  return roles.map((role) => {
+    const n = (seen.get(role.label) ?? 0) + 1;
+    seen.set(role.label, n);
+    return n === 1 ? role : { ...role, label: `${role.label} (${n})` };
+  });
+}
+
+export async function cancelCrawl(deps: Pick<CrawlDeps, "db" | "tracker" | "now">, scope: Scope, id: string) {
+  const crawl = await findCrawl(deps.db, scope, id);
+  if (!crawl) throw notFound("Scan");
+  const settled = await settleScan({ db: deps.db, signals: deps.tracker, now: deps.now }, id, { status: "cancelled" }, ["queued", "running"]);
+  if (!settled) throw new ApiError(409, "scan.already_settled", `The scan already ended as ${crawl.status}`, { status: crawl.status });
+  return settled;
+}
+
+export async function listCrawlsPage(deps: { db: Db }, scope: Scope, projectId: string, query: PageQuery & { status?: CrawlStatus }) {
+  if (!(await findProject(deps.db, scope, projectId))) throw notFound("Project");
+  return listCrawls(deps.db, scope, projectId, query);
+}
+
+export function crawlSummaryView(crawl: CrawlRow) {
+  return {
+    id: crawl.id,
+    projectId: crawl.projectId,
+    runId: crawl.runId,
+    name: crawl.name,
+    status: crawl.status,
+    scanMode: crawl.scanMode,
+    settings: crawl.settings,
+    roles: crawl.roles,
+    pagesVisited: crawl.pagesVisited,
+    pagesFailed: crawl.pagesFailed,
+    brokenLinks: crawl.brokenLinks,
+    errorMessage: crawl.errorMessage,
+    createdAt: crawl.createdAt,
+    startedAt: crawl.startedAt,
+    finishedAt: crawl.finishedAt,
+  };
+}
+
+async function pageView(page: CrawlPageRow, signer: LinkSigner, nowMs: number) {
+  return {
+    url: page.url,
+    finalUrl: page.finalUrl,
+    role: page.role,
+    depth: page.depth,
+    status: page.status,
+    title: page.title,
+    loadMs: page.loadMs,
+    error: page.error,
+    ...page.details,
+    screenshotUrl: page.screenshotKey ? await artifactUrl(signer, page.screenshotKey, nowMs) : null,
+  };
+}
+
+export async function getCrawlDetail(deps: { db: Db; primaryDb?: () => Db }, scope: Scope, id: string, signer: LinkSigner, nowMs: number) {
+  const found = (await findCrawlWithPages(deps.db, scope, id)) ?? (deps.primaryDb ? await findCrawlWithPages(deps.primaryDb(), scope, id) : undefined);
+  if (!found) throw notFound("Scan");
+  const pages = await Promise.all(found.pages.map((p) => pageView(p, signer, nowMs)));
+  const reached: Record<string, string[]> = {};
+  for (const p of found.pages) if (!p.error && p.status !== null && p.status < 400) (reached[p.role] ??= []).push(p.url);
+  return {
+    ...crawlSummaryView(found.crawl),
+    roles: found.crawl.roles.map((r) => ({ ...r, pagesReached: reached[r.label] ?? [] })),
+    pages,
+  };
+}
+
+export async function crawlEventsPage(deps: { db: Db }, scope: Scope, id: string, query: { limit: number; offset: number }) {
+  if (!(await findCrawl(deps.db, scope, id))) throw notFound("Scan");
+  const { items, totalCount } = await listCrawlEvents(deps.db, id, query);
+  return { items: items.map(eventView), totalCount, limit: query.limit, offset: query.offset };
+}
+
+const eventView = (e: { seq: number; type: string; data: Record<string, unknown>; createdAt: string }) => ({
+  id: e.seq,
+  type: e.type,
+  data: e.data,
+  createdAt: e.createdAt,
+});
+
+const encoder = new TextEncoder();
+const sseFrame = (e: TrackedEvent) => encoder.encode(`id: ${e.seq}\nevent: ${e.type}\ndata: ${JSON.stringify(eventView(e))}\n\n`);
+
+/**
+ * The scan's events as Server-Sent Events: those after `lastEventId` from D1, then live ones
+ * pushed by the scan's tracker, until the scan ends. Subscribing before reading D1 means no
+ * event falls between the two; the sequence numbers drop the ones seen twice.
+ */
+export async function crawlEventStream(deps: Pick<CrawlDeps, "db" | "tracker">, scope: Scope, id: string, lastEventId: number) {
+  if (!(await findCrawl(deps.db, scope, id))) throw notFound("Scan");
+  const live = await deps.tracker.subscribe(id);
+  const backlog = await crawlEventsAfter(deps.db, id, lastEventId);
+  let sent = lastEventId;
+  const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
+  const writer = writable.getWriter();
+  (async () => {
+    try {
+      await writer.write(encoder.encode(": scan events\n\n"));
+      for (const event of backlog) {
+        await writer.write(sseFrame(event));
+        sent = event.seq;
+      }
+      let buffered = "";
+      const reader = live.getReader();
+      const decoder = new TextDecoder();
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        buffered += decoder.decode(value, { stream: true });
+        let newline: number;
+        while ((newline = buffered.indexOf("\n")) >= 0) {
+          const event = JSON.parse(buffered.slice(0, newline)) as TrackedEvent;
+          buffered = buffered.slice(newline + 1);
+          if (event.seq > sent) {
+            await writer.write(sseFrame(event));
+            sent = event.seq;
+          }
+        }
+      }
+      // The scan ended: anything written after the stream closed is in D1.
+      for (const event of await crawlEventsAfter(deps.db, id, sent)) await writer.write(sseFrame(event));
+    } catch {
+      // the client went away
+    } finally {
+      await writer.close().catch(() => {});
+    }
+  })();
+  return readable;
+}
