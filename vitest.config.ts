@@ -20,6 +20,7 @@ export default defineConfig(async () => {
             CRAWL_OTHER_ORIGIN: `http://127.0.0.1:${inject("crawlOtherPort" as never)}`,
             ADMIN_TOKEN: "test-admin-token",
             LINK_SIGNING_SECRET: "test-link-signing-secret",
+            CREDENTIAL_KEYS: "test1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
             PRIVATE_TARGET_ALLOWLIST: "127.0.0.1",
             PUBLIC_BASE_URL: "",
             CORS_ALLOWED_ORIGINS: "https://dashboard.example.com",
