@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { env } from "cloudflare:workers";
+import { env, exports } from "cloudflare:workers";
 import { bootTenant, call } from "./helpers/api";
 import { LOGIN } from "./fixtures/crawl-site.mjs";
 
@@ -89,5 +89,70 @@ describe("a scan through the API", () => {
     expect((await call("POST", `/crawls/${start.json.id}/cancel`, { token: stranger.ciToken })).status).toBe(404);
     expect((await call("GET", `/crawls/${start.json.id}/events`, { token: stranger.ciToken })).status).toBe(404);
     await settledScan(t.ciToken, start.json.id);
+  });
+});
+
+describe("a scan's live events and cancel", () => {
+  it("streams events as Server-Sent Events until the scan ends, and resumes after Last-Event-ID", async () => {
+    const t = await bootTenant();
+    const start = await call("POST", `/projects/${t.projectId}/crawls`, {
+      token: t.ciToken,
+      body: { baseUrl: env.CRAWL_ORIGIN, maxDepth: 1, maxPages: 6, respectRobots: false },
+    });
+    const response = await exports.default.fetch(
+      new Request(`http://localhost/api/v1/crawls/${start.json.id}/events`, { headers: { authorization: `Bearer ${t.ciToken}`, accept: "text/event-stream" } }),
+    );
+    expect(response.status).toBe(200);
+    expect(response.headers.get("content-type")).toContain("text/event-stream");
+    // Read as it arrives: a page event reaches us while the scan is still running (pushed, not replayed).
+    const reader = response.body!.getReader();
+    const decoder = new TextDecoder();
+    let text = "";
+    let statusAtFirstPage: string | undefined;
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      text += decoder.decode(value, { stream: true });
+      if (statusAtFirstPage === undefined && text.includes("event: page_visited")) {
+        statusAtFirstPage = (await call("GET", `/crawls/${start.json.id}`, { token: t.ciToken })).json.status;
+      }
+    }
+    expect(statusAtFirstPage).toBe("running");
+    const frames = text.split("\n\n").filter((f) => f.startsWith("id: "));
+    const ids = frames.map((f) => Number(f.match(/^id: (\d+)/)![1]));
+    expect(ids).toEqual(ids.map((_, i) => i + 1)); // every event once, in order
+    expect(frames.at(-1)).toContain("event: status_changed");
+    expect(frames.at(-1)).toContain('"status":"completed"');
+    expect(frames.some((f) => f.includes("event: page_visited"))).toBe(true);
+
+    const resumed = await call("GET", `/crawls/${start.json.id}/events`, {
+      token: t.ciToken,
+      headers: { accept: "text/event-stream", "last-event-id": String(ids.length - 2) },
+    });
+    const resumedIds = resumed.text.split("\n\n").filter((f) => f.startsWith("id: ")).map((f) => Number(f.match(/^id: (\d+)/)![1]));
+    expect(resumedIds).toEqual([ids.length - 1, ids.length]);
+  });
+
+  it("cancels a running scan within seconds and deletes its credentials", async () => {
+    const t = await bootTenant();
+    const start = await call("POST", `/projects/${t.projectId}/crawls`, {
+      token: t.ciToken,
+      body: { baseUrl: env.CRAWL_ORIGIN, scan_mode: "deep", respectRobots: false, credentials: [{ credential_type: "bearer_token", token: "tok-secret-xyz" }] },
+    });
+    for (let i = 0; i < 100; i++) {
+      if ((await call("GET", `/crawls/${start.json.id}`, { token: t.ciToken })).json.status === "running") break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const cancelled = await call("POST", `/crawls/${start.json.id}/cancel`, { token: t.ciToken });
+    expect(cancelled.status).toBe(200);
+    expect(cancelled.json.status).toBe("cancelled");
+    const left = await env.DB.prepare("SELECT count(*) AS n FROM crawl_credentials WHERE crawl_id = ?").bind(start.json.id).first<{ n: number }>();
+    expect(left?.n).toBe(0);
+    // The browser work stops: no page is recorded a few seconds after the cancel.
+    await new Promise((r) => setTimeout(r, 3000));
+    const before = (await call("GET", `/crawls/${start.json.id}`, { token: t.ciToken })).json.pages.length;
+    await new Promise((r) => setTimeout(r, 2000));
+    expect((await call("GET", `/crawls/${start.json.id}`, { token: t.ciToken })).json.pages.length).toBe(before);
+    expect((await call("POST", `/crawls/${start.json.id}/cancel`, { token: t.ciToken })).status).toBe(409);
   });
 });
