@@ -118,6 +118,8 @@ export async function bootstrapDemo(origin, siteOrigin, { plan = "business" } = 
         { action: "goto", url: "/" },
         { action: "expectTitle", title: "Home" },
         { action: "expectVisible", target: { role: "heading", name: "Welcome" } },
+        { action: "expectNoConsoleErrors" },
+        { action: "expectNoBrokenLinks" },
         { action: "click", target: { role: "link", name: "About" } },
         { action: "expectUrl", url: "/about" },
         { action: "screenshot", name: "about" },

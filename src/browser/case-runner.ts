@@ -8,13 +8,14 @@ import { judgeUrl, type UrlPolicy } from "./url-policy";
 
 const VIEWPORT = { width: 1280, height: 800 };
 const PASSIVE_SCHEMES = /^(data|blob|about):/;
+const FAVICON = /^https?:\/\/[^/]+\/favicon\.ico$/;
 
 export type CaseRun = CaseOutcome & { failureScreenshot: Uint8Array | null; durationMs: number };
 
 export async function runCaseInFreshContext(
   browser: Browser,
   steps: Step[],
-  options: StepContext & { policy: UrlPolicy },
+  options: Omit<StepContext, "consoleErrors"> & { policy: UrlPolicy },
 ): Promise<CaseRun> {
   const started = Date.now();
   const context = await browser.createBrowserContext();
@@ -23,7 +24,13 @@ export async function runCaseInFreshContext(
     page = await context.newPage();
     await page.setViewport(VIEWPORT);
     await guardRequests(page, options.policy);
-    const outcome = await runSteps(page, steps, options);
+    const consoleErrors: string[] = [];
+    page.on("console", (message) => {
+      // The browser's own favicon request is not the page's doing.
+      if (message.type() === "error" && !FAVICON.test(message.location()?.url ?? "")) consoleErrors.push(message.text());
+    });
+    page.on("pageerror", (error) => consoleErrors.push(error instanceof Error ? error.message : String(error)));
+    const outcome = await runSteps(page, steps, { ...options, consoleErrors });
     const failureScreenshot = outcome.status === "failed" ? await screenshotOrNull(page) : null;
     return { ...outcome, failureScreenshot, durationMs: Date.now() - started };
   } finally {

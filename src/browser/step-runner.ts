@@ -7,6 +7,8 @@ import { isBrowserFault } from "./session";
 
 export type StepContext = {
   baseUrl: string | null;
+  /** Console errors and uncaught exceptions of the current page, since its last goto. */
+  consoleErrors: string[];
   /** Stores a named screenshot (the `screenshot` action). */
   saveScreenshot: (name: string, png: Uint8Array) => Promise<void>;
 };
@@ -45,6 +47,7 @@ async function runStep(page: Page, step: Step, context: StepContext): Promise<vo
   switch (step.action) {
     case "goto": {
       const url = resolveUrl(step.url, context.baseUrl);
+      context.consoleErrors.length = 0;
       const response = await navigate(page, url, timeout);
       if (response && response.status() >= 400) throw new StepFailure(`${url} answered HTTP ${response.status()}`);
       return;
@@ -116,6 +119,21 @@ async function runStep(page: Page, step: Step, context: StepContext): Promise<vo
         .waitForFunction((want) => document.title === want, { timeout, polling: 100 }, step.title)
         .then(() => true, () => false);
       if (!matched) throw new StepFailure(`expected title "${step.title}", found "${clip(await page.title())}"`);
+      return;
+    }
+    case "expectNoConsoleErrors": {
+      // Errors thrown just after load (timers, late scripts) count too.
+      await new Promise((r) => setTimeout(r, Math.min(timeout, CONSOLE_SETTLE_MS)));
+      const errors = context.consoleErrors;
+      if (errors.length) throw new StepFailure(`the page logged ${errors.length} console error(s), first: "${clip(errors[0])}"`);
+      return;
+    }
+    case "expectNoBrokenLinks": {
+      const broken = await page.evaluate(checkSameOriginLinks, timeout, MAX_LINKS_CHECKED);
+      if (broken.length) {
+        const shown = broken.slice(0, 3).map((b) => `${b.url} (${b.status ?? b.error})`).join(", ");
+        throw new StepFailure(`${broken.length} broken same-origin link(s): ${shown}`);
+      }
       return;
     }
     case "screenshot": {
@@ -199,6 +217,38 @@ async function fillElement(el: ElementHandle<Element>, value: string) {
     return null;
   }, value);
   if (error) throw new StepFailure(`the target ${error}`);
+}
+
+const CONSOLE_SETTLE_MS = 300;
+const MAX_LINKS_CHECKED = 50;
+
+/**
+ * Runs in the page: requests each same-origin link once (HEAD, or GET where HEAD is refused)
+ * and returns those answering 4xx/5xx (but 401/403) or not at all; redirects are not followed. No named inner functions: wrangler's
+ * bundle would wrap them in a helper the page does not have.
+ */
+async function checkSameOriginLinks(timeoutMs: number, max: number) {
+  const urls = new Set<string>();
+  for (const a of Array.from(document.querySelectorAll("a[href]"))) {
+    const href = (a as HTMLAnchorElement).href.split("#")[0];
+    if (href.startsWith(location.origin + "/") || href === location.origin) urls.add(href);
+    if (urls.size >= max) break;
+  }
+  const broken: { url: string; status: number | null; error?: string }[] = [];
+  await Promise.all(
+    Array.from(urls).map(async (url) => {
+      try {
+        const init: RequestInit = { method: "HEAD", credentials: "same-origin", redirect: "manual", signal: AbortSignal.timeout(timeoutMs) };
+        let res = await fetch(url, init);
+        if (res.status === 405 || res.status === 501) res = await fetch(url, { ...init, method: "GET" });
+        // A redirect answers (type "opaqueredirect"); 401/403 guard a page, they do not break a link.
+        if (res.status >= 400 && res.status !== 401 && res.status !== 403) broken.push({ url, status: res.status });
+      } catch (error) {
+        broken.push({ url, status: null, error: String(error).slice(0, 80) });
+      }
+    }),
+  );
+  return broken;
 }
 
 const clip = (text: string, max = 120) => (text.length > max ? `${text.slice(0, max)}…` : text);

@@ -44,6 +44,8 @@ export const StepSchema = z
     step("expectUrl", { url: pageUrl }),
     step("expectTitle", { title: z.string().max(1000) }),
     step("screenshot", { name: z.string().regex(/^[A-Za-z0-9._-]{1,80}$/, "letters, digits, . _ - (1-80)") }),
+    step("expectNoConsoleErrors", {}),
+    step("expectNoBrokenLinks", {}),
   ])
   .meta({ id: "Step" });
 export type Step = z.infer<typeof StepSchema>;
