@@ -156,3 +156,45 @@ describe("a scan's live events and cancel", () => {
     expect((await call("POST", `/crawls/${start.json.id}/cancel`, { token: t.ciToken })).status).toBe(409);
   });
 });
+
+describe("a CI trigger with crawl: true", () => {
+  it("scans first, generates tests on a project without cases, and runs them", async () => {
+    const t = await bootTenant();
+    const res = await call("POST", "/ci/trigger", { token: t.ciToken, body: { crawl: true, wait: true, maxDepth: 1 } });
+    expect(res.status, res.text).toBe(200);
+    expect(res.json).toMatchObject({ status: "passed", failed: 0, options: { crawl: true, maxDepth: 1 } });
+    const names = res.json.results.map((r: { caseName: string }) => r.caseName).sort();
+    expect(names).toEqual(["Form 1 on /", "Page /", "Page /about"]);
+
+    const suites = await call("GET", `/projects/${t.projectId}/suites`, { token: t.ciToken });
+    expect(suites.json).toMatchObject({ totalCount: 1, items: [{ name: "Generated from scans", caseCount: 3 }] });
+    const suite = await call("GET", `/suites/${suites.json.items[0].id}`, { token: t.ciToken });
+    const home = suite.json.cases.find((c: { name: string }) => c.name === "Page /");
+    expect(home.steps).toEqual([
+      { action: "goto", url: "/" },
+      { action: "expectTitle", title: "Home" },
+      { action: "expectNoConsoleErrors" },
+      { action: "expectNoBrokenLinks" },
+    ]);
+    const form = suite.json.cases.find((c: { name: string }) => c.name === "Form 1 on /");
+    expect(form.steps).toContainEqual({ action: "fill", target: { label: "Email" }, value: "aegis.test@example.com" });
+    expect(form.steps.at(-1)).toEqual({ action: "expectVisible", target: { role: "button", name: "Submit" } });
+
+    const scans = await call("GET", `/projects/${t.projectId}/crawls`, { token: t.ciToken });
+    expect(scans.json.items[0]).toMatchObject({ runId: res.json.runId, status: "completed" });
+
+    // Regenerating updates the generated suite instead of adding another.
+    const again = await call("POST", `/projects/${t.projectId}/crawls`, { token: t.ciToken, body: { generateTests: true, maxDepth: 0 } });
+    await settledScan(t.ciToken, again.json.id);
+    const after = await call("GET", `/projects/${t.projectId}/suites`, { token: t.ciToken });
+    expect(after.json).toMatchObject({ totalCount: 1, items: [{ id: suites.json.items[0].id, caseCount: 2 }] });
+  });
+
+  it("ends the run as error, never failed, when the scan cannot reach the site", async () => {
+    const t = await bootTenant();
+    const res = await call("POST", "/ci/trigger", { token: t.ciToken, body: { crawl: true, wait: true, baseUrl: "http://127.0.0.1:65531/" } });
+    expect(res.status, res.text).toBe(502);
+    expect(res.json).toMatchObject({ status: "error", code: "run.error" });
+    expect(res.json.errorMessage).toMatch(/^The scan before the run failed: /);
+  });
+});

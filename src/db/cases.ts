@@ -57,3 +57,12 @@ export async function findCasesByIds(db: Db, ids: string[]) {
   }
   return found;
 }
+
+/** Replaces a suite's cases at once (a regenerated suite). */
+export async function replaceCasesOfSuite(db: Db, suiteId: string, rows: CaseRow[]) {
+  await db.batch([db.delete(cases).where(eq(cases.suiteId, suiteId)), ...rows.map((row) => db.insert(cases).values(row))]);
+}
+
+export async function countCasesOfProject(db: Db, projectId: string) {
+  return db.$count(cases, eq(cases.projectId, projectId));
+}

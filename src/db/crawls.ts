@@ -81,6 +81,10 @@ export async function upsertCrawlPage(db: Db, row: CrawlPageRow) {
     });
 }
 
+export async function listCrawlPages(db: Db, crawlId: string) {
+  return db.select().from(crawlPages).where(eq(crawlPages.crawlId, crawlId)).orderBy(asc(crawlPages.depth), asc(crawlPages.id));
+}
+
 export async function listCrawlCredentials(db: Db, crawlId: string) {
   return db.select().from(crawlCredentials).where(eq(crawlCredentials.crawlId, crawlId)).orderBy(asc(crawlCredentials.position));
 }

@@ -70,6 +70,10 @@ export async function settleRun(
   return rows[0];
 }
 
+export async function updateQueuedRunCases(db: Db, id: string, caseIds: string[]) {
+  await db.update(runs).set({ caseIds }).where(and(eq(runs.id, id), eq(runs.status, "queued")));
+}
+
 export async function upsertCaseResult(db: Db, row: CaseResultRow) {
   await db
     .insert(caseResults)

@@ -56,6 +56,8 @@ export const suites = sqliteTable(
     orgId: text("org_id").notNull().references(() => orgs.id, { onDelete: "cascade" }),
     projectId: text("project_id").notNull().references(() => projects.id, { onDelete: "cascade" }),
     name: text("name").notNull(),
+    /** "scan" for the one suite a project's scans generate (and regenerate in place). */
+    source: text("source").$type<"manual" | "scan">().notNull().default("manual"),
     ...timestamps,
   },
   (t) => [index("suites_project_idx").on(t.projectId, t.id)],

@@ -49,3 +49,8 @@ export async function existingSuiteIds(db: Db, scope: Scope, projectId: string, 
     .orderBy(asc(suites.id));
   return rows.map((r) => r.id);
 }
+
+/** The suite a project's scans generate, if any. */
+export async function findScanSuite(db: Db, projectId: string) {
+  return db.query.suites.findFirst({ where: and(eq(suites.projectId, projectId), eq(suites.source, "scan")) });
+}

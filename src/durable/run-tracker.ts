@@ -10,7 +10,7 @@ import type { SettledCrawlStatus } from "../schemas/crawls";
 import { findRunById } from "../db/runs";
 import { failRun, type RunSignals } from "../services/run-executor";
 import { failCrawl } from "../services/crawl-executor";
-import type { RunWatch } from "../services/runs";
+import { continueRunAfterScan, type RunWatch } from "../services/runs";
 
 export type TrackedKind = "run" | "crawl";
 type Settled = SettledRunStatus | SettledCrawlStatus;
@@ -97,7 +97,10 @@ export class RunTracker extends DurableObject<Env> {
     const db = createDb(this.env.DB);
     const signals = { alive: async () => {}, settled: async (_id: string, status: Settled) => this.settled(status) };
     if (kind === "crawl") {
-      await failCrawl({ db, signals, now: () => new Date() }, id, "The scan stopped making progress (its worker stopped responding) and was ended by the watchdog");
+      const failed = await failCrawl({ db, signals, now: () => new Date() }, id, "The scan stopped making progress (its worker stopped responding) and was ended by the watchdog");
+      if (failed) {
+        await continueRunAfterScan({ db, jobs: this.env.JOBS, signals: runTrackerClient(this.env.RUN_TRACKER), now: () => new Date() }, failed);
+      }
       return;
     }
     const settled = await failRun(

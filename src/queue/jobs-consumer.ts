@@ -7,6 +7,7 @@ import { JobMessage } from "../schemas/runs";
 import { executeRun, failRun, type ExecutorDeps } from "../services/run-executor";
 import { crawlTrackerClient, runTrackerClient } from "../durable/run-tracker";
 import { executeCrawl, failCrawl, type CrawlExecutorDeps } from "../services/crawl-executor";
+import { continueRunAfterScan } from "../services/runs";
 import { keyRingFrom } from "../auth/secrets";
 import { urlPolicyFrom } from "../browser/url-policy";
 
@@ -25,7 +26,9 @@ export function executorDeps(env: Env): ExecutorDeps {
 }
 
 export function crawlExecutorDeps(env: Env): CrawlExecutorDeps {
+  const db = createDb(env.DB);
   return {
+    afterScan: (crawl) => continueRunAfterScan({ db, jobs: env.JOBS, signals: runTrackerClient(env.RUN_TRACKER), now: () => new Date() }, crawl),
     db: createDb(env.DB),
     artifacts: env.ARTIFACTS,
     browser: env.BROWSER,
@@ -56,7 +59,9 @@ export async function consumeJobs(batch: MessageBatch<unknown>, env: Env): Promi
         const settle =
           job.kind === "run"
             ? failRun(deps, job.id, "The run failed on our side after several attempts")
-            : failCrawl(crawlExecutorDeps(env), job.id, "The scan failed on our side after several attempts");
+            : failCrawl(crawlExecutorDeps(env), job.id, "The scan failed on our side after several attempts").then(
+                (failed) => failed && crawlExecutorDeps(env).afterScan?.(failed),
+              );
         await settle.catch((e) => console.error("jobs: could not settle", job.id, e));
         message.ack();
       } else {

@@ -11,6 +11,8 @@ import { rateLimiterClient } from "../durable/rate-limiter";
 import { systemClock } from "../services/clock";
 import { crawlTrackerClient, runTrackerClient } from "../durable/run-tracker";
 import { keyRingFrom } from "../auth/secrets";
+import { continueRunAfterScan } from "../services/runs";
+import type { CrawlRow } from "../db/crawls";
 import { urlPolicyFrom } from "../browser/url-policy";
 import type { LinkSigner } from "../services/links";
 
@@ -70,12 +72,19 @@ export const tokenDeps = (c: Context<AppEnv>) => ({ ...baseDeps(c), limiter: rat
 
 export function runDeps(c: Context<AppEnv>) {
   const tracker = runTrackerClient(c.env.RUN_TRACKER);
-  return { ...baseDeps(c), jobs: c.env.JOBS, watch: tracker, signals: tracker, policy: urlPolicyFrom(c.env.PRIVATE_TARGET_ALLOWLIST) };
+  return { ...baseDeps(c), jobs: c.env.JOBS, watch: tracker, signals: tracker, policy: urlPolicyFrom(c.env.PRIVATE_TARGET_ALLOWLIST), scans: crawlDeps(c) };
 }
 
 export function crawlDeps(c: Context<AppEnv>) {
   const tracker = crawlTrackerClient(c.env.RUN_TRACKER);
-  return { ...baseDeps(c), jobs: c.env.JOBS, tracker, policy: urlPolicyFrom(c.env.PRIVATE_TARGET_ALLOWLIST), keys: () => keyRingFrom(c.env.CREDENTIAL_KEYS) };
+  const base = { ...baseDeps(c), jobs: c.env.JOBS };
+  return {
+    ...base,
+    tracker,
+    policy: urlPolicyFrom(c.env.PRIVATE_TARGET_ALLOWLIST),
+    keys: () => keyRingFrom(c.env.CREDENTIAL_KEYS),
+    afterScan: (crawl: CrawlRow) => continueRunAfterScan({ ...base, signals: runTrackerClient(c.env.RUN_TRACKER) }, crawl),
+  };
 }
 
 export function linkSigner(c: Context<AppEnv>): LinkSigner {

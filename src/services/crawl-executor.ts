@@ -8,6 +8,7 @@ import {
   deleteCrawlCredentials,
   findCrawlById,
   listCrawlCredentials,
+  listCrawlPages,
   markCrawlRunning,
   setBrokenLinkCount,
   settleCrawl,
@@ -15,6 +16,8 @@ import {
   type CrawlRow,
 } from "../db/crawls";
 import { updateProject } from "../db/projects";
+import { countCasesOfProject } from "../db/cases";
+import { generateSuiteFromScan } from "./test-generation";
 import { uuidv7 } from "../ids";
 import { isCrawlSettled, type Credential, type SettledCrawlStatus } from "../schemas/crawls";
 import { CredentialSchema } from "../schemas/crawls";
@@ -109,6 +112,10 @@ export async function executeCrawl(deps: CrawlExecutorDeps, crawlId: string): Pr
     });
     await setBrokenLinkCount(db, crawlId, broken);
     outcome = anyPage ? { status: "completed" } : { status: "failed", errorMessage: "No page of the site could be loaded" };
+    if (anyPage && (crawl.settings.generateTests || (await countCasesOfProject(db, crawl.projectId)) === 0)) {
+      const generated = await generateSuiteFromScan(db, crawl, await listCrawlPages(db, crawlId), iso(deps));
+      await recordEvent(deps, crawlId, "tests_generated", { suiteId: generated.suiteId, cases: generated.caseIds.length });
+    }
   } catch (error) {
     if (!(error instanceof CrawlOptionsError)) throw error; // the consumer retries, then fails the scan
     outcome = { status: "failed", errorMessage: error.message };

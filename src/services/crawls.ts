@@ -26,7 +26,16 @@ export type CrawlTrackerPort = CrawlSignals & {
   subscribe(crawlId: string): Promise<ReadableStream<Uint8Array>>;
 };
 
-export type CrawlDeps = { db: Db; jobs: Queue; tracker: CrawlTrackerPort; policy: UrlPolicy; keys: () => Promise<KeyRing>; now: Clock };
+export type CrawlDeps = {
+  db: Db;
+  jobs: Queue;
+  tracker: CrawlTrackerPort;
+  policy: UrlPolicy;
+  keys: () => Promise<KeyRing>;
+  now: Clock;
+  /** What follows a scan that ended (a crawl: true trigger's run goes on, or ends with it). */
+  afterScan?: (crawl: CrawlRow) => Promise<void>;
+};
 
 /** Settles a scan's settings: the request, then the project's last scan, then the scan mode. */
 export function resolveCrawlSettings(body: CreateCrawlBody, project: ProjectRow): CrawlSettings {
@@ -120,11 +129,12 @@ function uniqueLabels(roles: CrawlRole[]): CrawlRole[] {
   });
 }
 
-export async function cancelCrawl(deps: Pick<CrawlDeps, "db" | "tracker" | "now">, scope: Scope, id: string) {
+export async function cancelCrawl(deps: Pick<CrawlDeps, "db" | "tracker" | "now" | "afterScan">, scope: Scope, id: string) {
   const crawl = await findCrawl(deps.db, scope, id);
   if (!crawl) throw notFound("Scan");
   const settled = await settleScan({ db: deps.db, signals: deps.tracker, now: deps.now }, id, { status: "cancelled" }, ["queued", "running"]);
   if (!settled) throw new ApiError(409, "scan.already_settled", `The scan already ended as ${crawl.status}`, { status: crawl.status });
+  await deps.afterScan?.(settled);
   return settled;
 }
 

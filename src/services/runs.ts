@@ -3,7 +3,7 @@ import type { Db } from "../db/client";
 import { findProject } from "../db/projects";
 import { existingSuiteIds, findSuite } from "../db/suites";
 import { selectCaseIds } from "../db/cases";
-import { findRun, findRunById, findRunWithResults, insertRun, listCaseResults, listRuns, settleRun, type CaseResultRow, type RunRow } from "../db/runs";
+import { findRun, findRunById, findRunWithResults, insertRun, updateQueuedRunCases, listCaseResults, listRuns, settleRun, type CaseResultRow, type RunRow } from "../db/runs";
 import type { Scope } from "../auth/tenancy";
 import { judgeUrl, type UrlPolicy } from "../browser/url-policy";
 import { ApiError, notFound } from "../errors";
@@ -12,6 +12,9 @@ import type { PageQuery } from "../schemas/common";
 import type { RunOptions, RunStatus, SettledRunStatus, TriggerBody } from "../schemas/runs";
 import { artifactUrl, runPageUrl, type LinkSigner } from "./links";
 import type { Clock } from "./clock";
+import { resolveCrawlSettings, startCrawl, type CrawlDeps } from "./crawls";
+import type { CreateCrawlBody } from "../schemas/crawls";
+import type { CrawlRow } from "../db/crawls";
 import type { RunSignals } from "./run-executor";
 import type { IdempotentRequest } from "./idempotency";
 
@@ -21,7 +24,7 @@ export type RunWatch = {
   waitForSettle(runId: string, timeoutMs: number): Promise<SettledRunStatus | null>;
 };
 
-export type RunDeps = { db: Db; jobs: Queue; watch: RunWatch; policy: UrlPolicy; now: Clock };
+export type RunDeps = { db: Db; jobs: Queue; watch: RunWatch; policy: UrlPolicy; now: Clock; scans?: CrawlDeps };
 
 /** A queued run that no consumer picks up within this time is settled as `error`. */
 export const QUEUE_WATCHDOG_MS = 30 * 60 * 1000;
@@ -65,8 +68,11 @@ export async function startRun(
     const missing = input.caseIds.filter((id) => !known.has(id));
     if (missing.length) throw new ApiError(404, "not_found", "Some cases were not found in the selected suites of this project", { caseIds: missing });
   }
-  if (caseIds.length === 0) {
-    throw new ApiError(400, "run.no_cases", "The selection holds no test cases: add cases to a suite first", {
+  // crawl: true scans first; on a project without cases the scan generates them.
+  const scanBody = input.crawl ? scanFieldsOf(input) : null;
+  if (scanBody) resolveCrawlSettings(scanBody, project);
+  if (caseIds.length === 0 && !(scanBody && !input.suiteIds && !input.caseIds)) {
+    throw new ApiError(400, "run.no_cases", "The selection holds no test cases: add cases to a suite first, or scan with crawl: true", {
       suiteIds: suiteIds ?? null,
     });
   }
@@ -92,6 +98,17 @@ export async function startRun(
     finishedAt: null,
   };
   await insertRun(deps.db, row);
+  if (scanBody) {
+    if (!deps.scans) throw new Error("startRun with crawl: true needs the scan dependencies");
+    await deps.watch.queued(row.id, QUEUE_WATCHDOG_MS);
+    try {
+      await startCrawl(deps.scans, scope, project.id, scanBody, row.id);
+    } catch (error) {
+      await settleRun(deps.db, row.id, { status: "error", errorMessage: "The scan before the run could not start" }, deps.now().toISOString(), ["queued"]);
+      throw error;
+    }
+    return row;
+  }
   try {
     await deps.watch.queued(row.id, QUEUE_WATCHDOG_MS);
     await deps.jobs.send({ kind: "run", id: row.id });
@@ -101,6 +118,37 @@ export async function startRun(
     throw new ApiError(503, "run.queue_unavailable", "The run could not be queued; try again", { runId: row.id }, { "Retry-After": "5" });
   }
   return row;
+}
+
+/** The trigger's scan fields, as a scan request. */
+function scanFieldsOf(input: StartRunInput): CreateCrawlBody {
+  const { baseUrl, maxPages, maxDepth, crawlPages, device, fillForms, respectRobots, generateTests } = input;
+  return Object.fromEntries(
+    Object.entries({ baseUrl, maxPages, maxDepth, crawlPages, device, fillForms, respectRobots, generateTests }).filter(([, v]) => v !== undefined),
+  ) as CreateCrawlBody;
+}
+
+/**
+ * After the scan of a crawl: true trigger: a scan that did not complete ends the run (cancelled
+ * with it, or as error); otherwise a run that selected "all cases" takes the project's cases as
+ * they now are (generated ones included), and goes to the queue.
+ */
+export async function continueRunAfterScan(deps: Pick<RunDeps, "db" | "jobs" | "now"> & { signals: Pick<RunSignals, "settled"> }, crawl: CrawlRow) {
+  if (!crawl.runId) return;
+  const run = await findRunById(deps.db, crawl.runId);
+  if (!run || run.status !== "queued") return;
+  const at = deps.now().toISOString();
+  if (crawl.status !== "completed") {
+    const status = crawl.status === "cancelled" ? "cancelled" : "error";
+    const settled = await settleRun(deps.db, run.id, { status, errorMessage: status === "error" ? `The scan before the run failed: ${crawl.errorMessage ?? crawl.status}` : null }, at, ["queued"]);
+    if (settled) await deps.signals.settled(run.id, status);
+    return;
+  }
+  if (!run.options.suiteIds && !run.options.caseIds) {
+    const caseIds = await selectCaseIds(deps.db, { orgId: run.orgId, projectId: run.projectId }, run.projectId, {});
+    await updateQueuedRunCases(deps.db, run.id, caseIds);
+  }
+  await deps.jobs.send({ kind: "run", id: run.id });
 }
 
 /**

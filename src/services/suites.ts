@@ -33,7 +33,7 @@ export async function createSuite(deps: Deps, scope: Scope, projectId: string, n
   const project = await findProject(deps.db, scope, projectId);
   if (!project) throw notFound("Project");
   const at = deps.now().toISOString();
-  const row: SuiteRow = { id: uuidv7(), orgId: project.orgId, projectId, name, createdAt: at, updatedAt: at };
+  const row: SuiteRow = { id: uuidv7(), orgId: project.orgId, projectId, name, source: "manual", createdAt: at, updatedAt: at };
   await insertSuite(deps.db, row);
   return suiteView(row, 0);
 }

@@ -1,0 +1,1 @@
+ALTER TABLE `suites` ADD `source` text DEFAULT 'manual' NOT NULL;
