@@ -1,19 +1,38 @@
 #!/usr/bin/env node
-// `npm run bench`: two measurements on one local stack (wrangler dev, local D1/Queues/DOs/R2,
+// `npm run bench`: the measurements below on one local stack (wrangler dev, local D1/Queues/DOs/R2,
 // Debian's Chromium). What each figure means and how to read it: bench/README.md.
 //   1. latency of an authenticated run read (GET /api/v1/ci/runs/:id) against the bare GET /health,
 //      interleaved, at concurrency 1 and 8;
 //   2. trigger-to-settled of a one-case suite, split into queue wait, browser start and case time,
-//      for a first run (fresh worker, browser launched) and for runs that reuse the idle session.
+//      for a first run (fresh worker, browser launched) and for runs that reuse the idle session;
+//   3. the edge layer, from the Worker's own Server-Timing: what the rate limiter's share of the
+//      requests of 1. is, how many limiter calls and D1 round trips an authenticated GET makes, and
+//      at what throughput one (unlimited, Enterprise) token's limiter starts to queue.
 import { spawnSync } from "node:child_process";
 import { cpus, loadavg } from "node:os";
 import { join } from "node:path";
 import { api, bootstrapDemo, freePort, root, startFixtureSite, startWorker } from "../scripts/local-stack.mjs";
 import { killOwnWrangler, workerBrowsers } from "./worker-processes.mjs";
+import { edgeCost } from "./server-timing.mjs";
 
 const LATENCY = { warmup: 40, perKind: 400, concurrency: [1, 8] };
 const FRESH_WORKERS = 3; // one first-run sample per fresh `wrangler dev`
 const REUSE_RUNS = 10;
+/**
+ * 1. sends ~900 authenticated reads in seconds; one Business token admits a burst of 100 (then
+ * 1000/min), so they are spread round-robin over a pool of the project's CI tokens, each sent at
+ * most this many requests: nothing is refused and every limiter still runs its GCRA.
+ */
+const REQUESTS_PER_POOL_TOKEN = 75;
+const COUNT_SAMPLES = 20; // per route, for the D1 / limiter call counts
+/**
+ * 3c: one Enterprise token (never refused), GET /projects/:id at each concurrency: perLevel timed
+ * requests per level, sent in `rounds` passes over all levels so that a burst of other work on the
+ * machine does not fall on one level only.
+ */
+const QUEUE = { warmup: 30, perLevel: 300, rounds: 3, concurrency: [1, 2, 4, 8, 16, 32] };
+/** The limiter "queues" at the first level whose rl;dur median is ≥ both 2× and 2 ms above concurrency 1's. */
+const kneeThreshold = (baseMs) => Math.max(2 * baseMs, baseMs + 2);
 
 const ONE_CASE = { name: "home page title", steps: [{ action: "goto", url: "/" }, { action: "expectTitle", title: "Home" }] };
 
@@ -34,13 +53,21 @@ const round = (x, digits = 2) => Math.round(x * 10 ** digits) / 10 ** digits;
 
 // ---------- 1. request latency ----------
 
+/** The client's time for one GET, and the Worker's Server-Timing account of it (edgeCost). */
 async function timedGet(url, headers) {
   const started = performance.now();
   const res = await fetch(url, { headers });
   await res.arrayBuffer(); // the whole answer, as a client would read it
   const ms = performance.now() - started;
+  if (res.status === 429) throw new Error(`GET ${url}: HTTP 429 (rate limited: lower REQUESTS_PER_POOL_TOKEN in bench/run.mjs)`);
   if (res.status !== 200) throw new Error(`GET ${url}: HTTP ${res.status}`);
-  return ms;
+  return { ms, ...edgeCost(res.headers.get("server-timing")) };
+}
+
+/** Round-robin over tokens; each call to headers() is one request's Authorization. */
+function tokenPool(tokens) {
+  let i = 0;
+  return { size: tokens.length, headers: () => ({ authorization: `Bearer ${tokens[i++ % tokens.length]}` }) };
 }
 
 /**
@@ -55,7 +82,8 @@ async function interleaved(kinds, perKind, concurrency) {
   const loop = async () => {
     while (next < order.length) {
       const kind = order[next++];
-      samples[kind].push(await timedGet(kinds[kind].url, kinds[kind].headers));
+      const { url, headers } = kinds[kind];
+      samples[kind].push(await timedGet(url, typeof headers === "function" ? headers() : headers));
     }
   };
   const started = performance.now();
@@ -63,17 +91,20 @@ async function interleaved(kinds, perKind, concurrency) {
   return { samples, seconds: (performance.now() - started) / 1000 };
 }
 
-async function measureLatency(origin, ciToken, runId) {
-  const authed = { url: `${origin}/api/v1/ci/runs/${runId}`, headers: { authorization: `Bearer ${ciToken}` } };
+async function measureLatency(origin, pool, runId) {
+  const authed = { url: `${origin}/api/v1/ci/runs/${runId}`, headers: pool.headers };
   const bare = { url: `${origin}/health`, headers: {} };
   const health = await fetch(bare.url);
   const body = await health.json().catch(() => null);
   if (health.status !== 200 || body?.status !== "ok") throw new Error(`GET /health answered ${health.status}: add the route (see bench/README.md)`);
 
   const rows = [];
+  const authedSamples = [];
   for (const concurrency of LATENCY.concurrency) {
     await interleaved([authed, bare], LATENCY.warmup, concurrency);
-    const { samples: [a, b], seconds } = await interleaved([authed, bare], LATENCY.perKind, concurrency);
+    const { samples, seconds } = await interleaved([authed, bare], LATENCY.perKind, concurrency);
+    authedSamples.push({ concurrency, samples: samples[0] });
+    const [a, b] = samples.map((kind) => kind.map((s) => s.ms));
     rows.push({
       concurrency,
       n: a.length,
@@ -86,7 +117,121 @@ async function measureLatency(origin, ciToken, runId) {
       requestsPerSecond: round((a.length + b.length) / seconds, 0),
     });
   }
+  return { rows, authedSamples };
+}
+
+// ---------- 3. the edge layer (Server-Timing) ----------
+
+/**
+ * 3a. The rate limiter's share of the authenticated reads of 1.: each request's client latency,
+ * and the same latency minus its `rl;dur` (the limiter call as timed inside the Worker). The call
+ * is also the authentication, so it cannot be switched off; this is "without it" as measured.
+ */
+function limiterCost(authedSamples) {
+  return authedSamples.map(({ concurrency, samples }) => {
+    const metered = samples.filter((s) => s.limiterCalls === 1);
+    const total = metered.map((s) => s.ms);
+    const without = metered.map((s) => s.ms - s.limiterMs);
+    const rl = metered.map((s) => s.limiterMs);
+    return {
+      concurrency,
+      n: metered.length,
+      noLimiterEntry: samples.length - metered.length, // limiter unreachable (auth fell back to D1): left out
+      totalMedianMs: round(median(total)),
+      totalP99Ms: round(percentile(total, 99)),
+      withoutLimiterMedianMs: round(median(without)),
+      withoutLimiterP99Ms: round(percentile(without, 99)),
+      limiterMedianCostMs: round(median(total) - median(without)),
+      limiterP99CostMs: round(percentile(total, 99) - percentile(without, 99)),
+      rlMedianMs: median(rl),
+      rlP99Ms: percentile(rl, 99),
+    };
+  });
+}
+
+/** 3b. Limiter DO calls and D1 round trips per request, by route, from Server-Timing. */
+function callCounts(route, samples) {
+  const spread = (xs) => ({ median: median(xs), min: Math.min(...xs), max: Math.max(...xs) });
+  const missingD1 = samples.filter((s) => s.d1Queries === null).length;
+  if (missingD1) throw new Error(`${route}: ${missingD1} answers without a d1 Server-Timing entry`);
+  const limiterCalls = spread(samples.map((s) => s.limiterCalls));
+  const d1RoundTrips = spread(samples.map((s) => s.d1Queries));
+  // The Worker makes no fetch() on these routes: its subrequests are the DO calls and the D1 round trips.
+  const subrequests = spread(samples.map((s) => s.limiterCalls + s.d1Queries));
+  return { route, n: samples.length, limiterCalls, d1RoundTrips, subrequests, d1MedianMs: median(samples.map((s) => s.d1Ms)) };
+}
+
+async function measureCallCounts(origin, pool, runId, projectId, runSamples) {
+  const routes = [`/api/v1/projects`, `/api/v1/projects/${projectId}`];
+  const rows = [callCounts("GET /api/v1/ci/runs/:id", runSamples)];
+  for (const path of routes) {
+    const samples = [];
+    for (let i = 0; i < COUNT_SAMPLES; i++) samples.push(await timedGet(`${origin}${path}`, pool.headers()));
+    rows.push(callCounts(`GET ${path.replace(projectId, ":id")}`, samples));
+  }
   return rows;
+}
+
+/**
+ * 3c. One Enterprise token (unlimited: the limiter authenticates and admits without GCRA, so
+ * nothing is refused) at rising concurrency: req/s and the limiter's rl;dur at each level.
+ */
+async function measureLimiterQueue(origin, token, projectId) {
+  const url = `${origin}/api/v1/projects/${projectId}`;
+  const headers = { authorization: `Bearer ${token}` };
+  const drive = async (count, concurrency) => {
+    const samples = [];
+    let sent = 0;
+    const loop = async () => {
+      while (sent < count) {
+        sent++;
+        samples.push(await timedGet(url, headers));
+      }
+    };
+    const started = performance.now();
+    await Promise.all(Array.from({ length: concurrency }, loop));
+    return { samples, seconds: (performance.now() - started) / 1000 };
+  };
+  await drive(QUEUE.warmup, 1); // the limiter's first call reads the token from D1
+  const measured = QUEUE.concurrency.map(() => ({ samples: [], seconds: 0 }));
+  for (let round = 0; round < QUEUE.rounds; round++) {
+    for (const [i, concurrency] of QUEUE.concurrency.entries()) {
+      await drive(concurrency * 2, concurrency); // untimed: reach the level's steady state
+      const { samples, seconds } = await drive(Math.ceil(QUEUE.perLevel / QUEUE.rounds), concurrency);
+      measured[i].samples.push(...samples);
+      measured[i].seconds += seconds;
+    }
+  }
+  const levels = [];
+  for (const [i, concurrency] of QUEUE.concurrency.entries()) {
+    const { samples, seconds } = measured[i];
+    const unmetered = samples.filter((s) => s.limiterCalls !== 1).length;
+    if (unmetered) throw new Error(`limiter queue: ${unmetered} answers at concurrency ${concurrency} carry no rl entry (limiter unreachable)`);
+    const rl = samples.map((s) => s.limiterMs);
+    const ms = samples.map((s) => s.ms);
+    levels.push({
+      concurrency,
+      n: samples.length,
+      requestsPerSecond: round(samples.length / seconds, 0),
+      rlMedianMs: median(rl),
+      rlP90Ms: percentile(rl, 90),
+      latencyMedianMs: round(median(ms)),
+      latencyP90Ms: round(percentile(ms, 90)),
+    });
+  }
+  const base = levels[0].rlMedianMs;
+  const threshold = kneeThreshold(base);
+  const at = levels.findIndex((l) => l.rlMedianMs >= threshold);
+  const knee =
+    at === -1
+      ? null
+      : {
+          concurrency: levels[at].concurrency,
+          requestsPerSecond: levels[at].requestsPerSecond,
+          rlMedianMs: levels[at].rlMedianMs,
+          before: at > 0 ? { concurrency: levels[at - 1].concurrency, requestsPerSecond: levels[at - 1].requestsPerSecond, rlMedianMs: levels[at - 1].rlMedianMs } : null,
+        };
+  return { route: "GET /api/v1/projects/:id", plan: "enterprise", baseRlMedianMs: base, thresholdMs: threshold, levels, knee, peakRequestsPerSecond: Math.max(...levels.map((l) => l.requestsPerSecond)) };
 }
 
 // ---------- 2. trigger to settled ----------
@@ -179,6 +324,7 @@ try {
 
   let ctx;
   let latency;
+  let edge;
   const firstRuns = [];
   const reuseRuns = [];
   for (let i = 0; i < FRESH_WORKERS; i++) {
@@ -186,12 +332,20 @@ try {
     worker = await startWorker(port);
     const bootSeconds = ((performance.now() - bootStarted) / 1000).toFixed(1);
     if (!ctx) {
-      const { ciToken, project } = await bootstrapDemo(worker.origin, site.origin);
+      const { ciToken, project, org } = await bootstrapDemo(worker.origin, site.origin);
       const suite = await api(worker.origin, "POST", `/projects/${project.id}/suites`, { token: ciToken, body: { name: "Bench: one case" } });
       if (suite.status !== 201) throw new Error(`create suite: HTTP ${suite.status} ${suite.text}`);
       const created = await api(worker.origin, "POST", `/suites/${suite.json.id}/cases`, { token: ciToken, body: ONE_CASE });
       if (created.status !== 201) throw new Error(`create case: HTTP ${created.status} ${created.text}`);
-      ctx = { ciToken, suiteId: suite.json.id };
+      // The pool of CI tokens for 1. and 3b (see REQUESTS_PER_POOL_TOKEN); the trigger runs keep ciToken.
+      const authedRequests = LATENCY.concurrency.length * (LATENCY.warmup + LATENCY.perKind) + 2 * COUNT_SAMPLES;
+      const poolTokens = [];
+      for (let t = 0; t < Math.ceil(authedRequests / REQUESTS_PER_POOL_TOKEN); t++) {
+        const made = await api(worker.origin, "POST", `/projects/${project.id}/tokens`, { token: org.apiKey, body: { name: `bench pool ${t + 1}` } });
+        if (made.status !== 201) throw new Error(`create pool token: HTTP ${made.status} ${made.text}`);
+        poolTokens.push(made.json.token);
+      }
+      ctx = { ciToken, suiteId: suite.json.id, projectId: project.id, pool: tokenPool(poolTokens) };
     }
     const first = await timedRun(worker.origin, port, ctx.ciToken, ctx.suiteId);
     firstRuns.push(first);
@@ -200,7 +354,15 @@ try {
     if (i === 0) {
       for (let r = 0; r < REUSE_RUNS; r++) reuseRuns.push(await timedRun(worker.origin, port, ctx.ciToken, ctx.suiteId));
       console.error(`${REUSE_RUNS} reuse runs done; measuring request latency …`);
-      latency = await measureLatency(worker.origin, ctx.ciToken, first.runId);
+      const measured = await measureLatency(worker.origin, ctx.pool, first.runId);
+      latency = measured.rows;
+      console.error(`latency done (${ctx.pool.size} Business CI tokens); counting limiter calls and D1 round trips …`);
+      const calls = await measureCallCounts(worker.origin, ctx.pool, first.runId, ctx.projectId, measured.authedSamples[0].samples);
+      // 3c on an Enterprise org of its own: its token is never refused, whatever the rate.
+      const enterprise = await bootstrapDemo(worker.origin, site.origin, { plan: "enterprise" });
+      console.error(`driving one Enterprise token at concurrency ${QUEUE.concurrency.join(", ")} …`);
+      const queue = await measureLimiterQueue(worker.origin, enterprise.ciToken, enterprise.project.id);
+      edge = { poolTokens: ctx.pool.size, limiterCost: limiterCost(measured.authedSamples), calls, queue };
     }
     const stopStarted = performance.now();
     await stopWorker();
@@ -250,6 +412,59 @@ try {
   const sample = (r, expected) => `${r.queuedMs}/${r.browserStartMs}/${r.caseMs}${expected(r) ? "" : ` (${r.launches} launches: left out)`}`;
   console.log("\n   first-run samples (queue / browser / case ms):", firstRuns.map((r) => sample(r, (x) => x.launches >= 1)).join("  "));
   console.log("   reuse samples     (queue / browser / case ms):", reuseRuns.map((r) => sample(r, (x) => x.launches === 0)).join("  "));
+
+  console.log("\n3. The edge layer, by the Worker's own Server-Timing: rl;dur = the RateLimiter DO call (auth + rate limit),");
+  console.log('   d1;desc="<n> queries" = the request\'s D1 round trips. Whole ms of the Worker\'s clock, which advances only');
+  console.log("   across I/O: the limiter call is I/O, so rl;dur is its wall time as the Worker saw it.");
+  console.log("\n3a. What the rate limiter costs GET /api/v1/ci/runs/:id: the A requests of 1. (Business plan, GCRA runs)");
+  console.log("   without = each request's client latency minus its own rl;dur. The limiter call is also the authentication,");
+  console.log("   so it cannot be switched off: this is its share measured inside the Worker, not a run without it.");
+  console.log(`   The reads are spread over ${edge.poolTokens} CI tokens of the project, ≤ ${REQUESTS_PER_POOL_TOKEN} each, so none is refused.\n`);
+  console.log(
+    table(
+      ["concurrency", "n", "total median", "without median", "Δ median", "total p99", "without p99", "Δ p99", "rl median", "rl p99"],
+      edge.limiterCost.map((r) => [r.concurrency, r.n, r.totalMedianMs, r.withoutLimiterMedianMs, r.limiterMedianCostMs, r.totalP99Ms, r.withoutLimiterP99Ms, r.limiterP99CostMs, r.rlMedianMs, r.rlP99Ms]),
+    ),
+  );
+  console.log("   (ms; at concurrency 8 rl;dur also holds the wait behind the other requests on the one local thread)");
+  for (const r of edge.limiterCost) if (r.noLimiterEntry) warnings.push(`${r.noLimiterEntry} reads at concurrency ${r.concurrency} had no rl entry (limiter unreachable): left out of 3a`);
+
+  console.log("\n3b. Subrequests of an authenticated GET (warm limiter), counted from Server-Timing");
+  console.log("   subrequests = limiter DO calls + D1 round trips: the Worker makes no fetch() on these routes.");
+  console.log("   Not counted: the limiter DO's own D1 reads (the token, on its first call) and its last_used_at write (≤ 1/min).\n");
+  const spread = (x) => (x.min === x.max ? String(x.median) : `${x.median} (${x.min}–${x.max})`);
+  console.log(
+    table(
+      ["route", "n", "limiter DO calls", "D1 round trips", "subrequests", "d1 median ms"],
+      edge.calls.map((r) => [r.route, r.n, spread(r.limiterCalls), spread(r.d1RoundTrips), spread(r.subrequests), r.d1MedianMs]),
+    ),
+  );
+
+  const q = edge.queue;
+  console.log(`\n3c. Where one token's limiter starts to queue: one Enterprise CI token (no GCRA, never refused),`);
+  console.log(`   ${q.route}, ${QUEUE.perLevel} requests per concurrency level in ${QUEUE.rounds} passes over the levels; req/s = requests / time at that level\n`);
+  console.log(
+    table(
+      ["concurrency", "n", "req/s", "rl median ms", "rl p90 ms", "latency median ms", "latency p90 ms"],
+      q.levels.map((l) => [l.concurrency, l.n, l.requestsPerSecond, l.rlMedianMs, l.rlP90Ms, l.latencyMedianMs, l.latencyP90Ms]),
+    ),
+  );
+  if (q.knee) {
+    const before = q.knee.before ? ` (concurrency ${q.knee.before.concurrency}: ${q.knee.before.requestsPerSecond} req/s, rl median ${q.knee.before.rlMedianMs} ms)` : "";
+    console.log(
+      `\n   starts to queue at concurrency ${q.knee.concurrency}: ${q.knee.requestsPerSecond} req/s, rl;dur median ${q.knee.rlMedianMs} ms ≥ ${q.thresholdMs} ms` +
+        ` (2× and +2 ms over concurrency 1's ${q.baseRlMedianMs} ms)${before}; peak ${q.peakRequestsPerSecond} req/s`,
+    );
+  } else {
+    console.log(`\n   no knee up to concurrency ${QUEUE.concurrency.at(-1)}: rl;dur median stayed under ${q.thresholdMs} ms; peak ${q.peakRequestsPerSecond} req/s`);
+  }
+  console.log("   Local caveat: one workerd thread runs the Worker and the limiter DO, so this knee is where the whole local");
+  console.log("   process saturates (requests wait behind each other's JavaScript), not one DO's throughput on Cloudflare.");
+  console.log("   Cloudflare documents a soft limit of 1,000 requests per second per Durable Object (Durable Objects limits,");
+  console.log("   \"How much work can a single Durable Object do?\"): a documented figure, not measured here.");
+  const businessRl = edge.limiterCost[0].rlMedianMs;
+  console.log(`   At concurrency 1 the Enterprise call (no GCRA) takes ${q.baseRlMedianMs} ms median; the Business one of 3a (GCRA, a storage write) ${businessRl} ms.`);
+
   for (const w of warnings) console.log(`   WARNING: ${w}`);
 
   const totalSeconds = round((performance.now() - benchStarted) / 1000, 1);
@@ -266,6 +481,22 @@ try {
         derivation: "browserStartMs = runningMs - sum(results[].durationMs)",
         first: { samples: launched.length, medianMs: first, runs: firstRuns },
         reuse: { samples: reused.length, medianMs: reuse, runs: reuseRuns },
+      },
+      edge: {
+        serverTiming: 'rl;dur = RateLimiter DO call (auth + rate limit), d1;desc="<n> queries" = D1 round trips; whole ms of the Worker clock',
+        limiterCost: {
+          derivation: "withoutLimiter = client latency - rl;dur of the same request (the limiter call is the authentication: measured, not switched off)",
+          plan: "business",
+          poolTokens: edge.poolTokens,
+          rows: edge.limiterCost,
+        },
+        calls: { subrequests: "limiter DO calls + D1 round trips (no fetch() on these routes)", rows: edge.calls },
+        limiterQueue: {
+          ...edge.queue,
+          kneeRule: "first level whose rl;dur median >= max(2 x, +2 ms) the concurrency-1 median",
+          caveat: "one local workerd thread serves the Worker and the DO: the knee is the whole local process",
+          documented: "Cloudflare: soft limit of 1,000 requests per second per Durable Object (not measured here)",
+        },
       },
       warnings,
       totalSeconds,
