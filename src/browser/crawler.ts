@@ -35,6 +35,7 @@ import { robotsAllow, robotsFromFetch, robotsRefusal, type Robots } from "./robo
 import { BrowserFault, isBrowserFault } from "./session";
 import { isSameOrigin, normalizeUrl, pathAndQuery } from "./url-normalize";
 import { judgeUrl, type UrlPolicy } from "./url-policy";
+import { withTimeout } from "../timeouts";
 
 export type { FormRecord } from "./forms";
 
@@ -1064,15 +1065,8 @@ function cookieSnapshot(cookies: Array<{ name: string; value: string }>): string
     .join("; ");
 }
 
-function bounded<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout>;
-  return Promise.race([
-    promise,
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`${what} took longer than ${ms} ms`)), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
-}
+const bounded = <T>(promise: Promise<T>, ms: number, what: string): Promise<T> =>
+  withTimeout(promise, ms, () => new Error(`${what} took longer than ${ms} ms`));
 
 function pushCapped<T>(list: T[], item: T) {
   if (list.length < MAX_LIST) list.push(item);

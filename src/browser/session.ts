@@ -2,6 +2,7 @@
 // new browsers per minute and concurrent browsers per account. A session that served a run
 // well is released (disconnected) for the next run; one that failed is closed.
 import puppeteer, { type Browser } from "@cloudflare/puppeteer";
+import { withTimeout } from "../timeouts";
 
 /** How long an idle session stays open for reuse (Browser Rendering's keep_alive, max 10 min). */
 const KEEP_ALIVE_MS = 10 * 60 * 1000;
@@ -21,24 +22,17 @@ export function isBrowserFault(error: unknown): boolean {
   return error instanceof BrowserFault || (error instanceof Error && FAULT_PATTERN.test(error.message));
 }
 
-function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout>;
-  return Promise.race([
-    promise,
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new BrowserFault(`${what} took longer than ${ms} ms`)), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
-}
+const bounded = <T>(promise: Promise<T>, ms: number, what: string): Promise<T> =>
+  withTimeout(promise, ms, () => new BrowserFault(`${what} took longer than ${ms} ms`));
 
 async function connectIdle(binding: BrowserBinding): Promise<Browser | null> {
-  const sessions = await withTimeout(puppeteer.sessions(binding), HEALTH_CHECK_MS, "listing sessions").catch(() => []);
+  const sessions = await bounded(puppeteer.sessions(binding), HEALTH_CHECK_MS, "listing sessions").catch(() => []);
   const idle = sessions.filter((s) => !s.connectionId);
   for (const session of idle) {
     let browser: Browser | null = null;
     try {
-      browser = await withTimeout(puppeteer.connect(binding, session.sessionId), HEALTH_CHECK_MS, "connecting to an idle session");
-      await withTimeout(browser.version(), HEALTH_CHECK_MS, "checking an idle session");
+      browser = await bounded(puppeteer.connect(binding, session.sessionId), HEALTH_CHECK_MS, "connecting to an idle session");
+      await bounded(browser.version(), HEALTH_CHECK_MS, "checking an idle session");
       return browser;
     } catch {
       // Taken by another consumer meanwhile, or dead: close what we reached and try the next.
@@ -52,7 +46,7 @@ async function launch(binding: BrowserBinding): Promise<Browser> {
   let lastError: unknown;
   for (let attempt = 1; attempt <= LAUNCH_ATTEMPTS; attempt++) {
     try {
-      return await withTimeout(puppeteer.launch(binding, { keep_alive: KEEP_ALIVE_MS }), LAUNCH_TIMEOUT_MS, "launching a browser");
+      return await bounded(puppeteer.launch(binding, { keep_alive: KEEP_ALIVE_MS }), LAUNCH_TIMEOUT_MS, "launching a browser");
     } catch (error) {
       lastError = error;
       await new Promise((r) => setTimeout(r, 250 * 2 ** attempt));

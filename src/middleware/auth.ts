@@ -12,6 +12,7 @@ import { authenticateToken } from "../services/tokens";
 import { systemClock } from "../services/clock";
 import { recordRateLimitRefusal } from "../services/metrics";
 import { rateLimiterClient, type Admission } from "../durable/rate-limiter";
+import { withTimeout } from "../timeouts";
 
 /** The limiter answers in milliseconds; past this it counts as unreachable. */
 const LIMITER_TIMEOUT_MS = 2000;
@@ -41,18 +42,13 @@ function refused(admission: Admission, message: string) {
   );
 }
 
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: ReturnType<typeof setTimeout>;
-  return Promise.race([
-    promise,
-    new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`rate limiter did not answer in ${ms} ms`)), ms))),
-  ]).finally(() => clearTimeout(timer));
-}
+const askLimiter = <T>(promise: Promise<T>): Promise<T> =>
+  withTimeout(promise, LIMITER_TIMEOUT_MS, () => new Error(`rate limiter did not answer in ${LIMITER_TIMEOUT_MS} ms`));
 
 /** Charges the client IP's budget for a request that brought no valid credentials. */
 async function chargeClientIp(c: Context<AppEnv>) {
   const ip = c.req.header("cf-connecting-ip") ?? "unknown";
-  const admission = await withTimeout(rateLimiterClient(c.env.RATE_LIMITER).admitIp(ip), LIMITER_TIMEOUT_MS).catch(() => null);
+  const admission = await askLimiter(rateLimiterClient(c.env.RATE_LIMITER).admitIp(ip)).catch(() => null);
   if (admission && !admission.allowed) throw refused(admission, "Too many unauthenticated requests from this address");
 }
 
@@ -78,7 +74,7 @@ export const requireToken = () =>
     }
     const hash = await sha256Hex(token);
     const asked = Date.now();
-    const decision = await withTimeout(rateLimiterClient(c.env.RATE_LIMITER).authorize(hash), LIMITER_TIMEOUT_MS).catch((error) => {
+    const decision = await askLimiter(rateLimiterClient(c.env.RATE_LIMITER).authorize(hash)).catch((error) => {
       console.error("rate limiter unreachable", c.get("requestId"), error);
       return null;
     });
