@@ -97,7 +97,7 @@ describe("a scan's live events and cancel", () => {
     const t = await bootTenant();
     const start = await call("POST", `/projects/${t.projectId}/crawls`, {
       token: t.ciToken,
-      body: { baseUrl: env.CRAWL_ORIGIN, maxDepth: 1, maxPages: 6, respectRobots: false },
+      body: { baseUrl: env.CRAWL_ORIGIN, maxDepth: 1, maxPages: 6, respectRobots: false, concurrency: 2 },
     });
     const response = await exports.default.fetch(
       new Request(`http://localhost/api/v1/crawls/${start.json.id}/events`, { headers: { authorization: `Bearer ${t.ciToken}`, accept: "text/event-stream" } }),
@@ -188,6 +188,19 @@ describe("a CI trigger with crawl: true", () => {
     await settledScan(t.ciToken, again.json.id);
     const after = await call("GET", `/projects/${t.projectId}/suites`, { token: t.ciToken });
     expect(after.json).toMatchObject({ totalCount: 1, items: [{ id: suites.json.items[0].id, caseCount: 2 }] });
+  });
+
+  it("fails the run when the scan's generated checks find a broken page", async () => {
+    const t = await bootTenant();
+    const res = await call("POST", "/ci/trigger", {
+      token: t.ciToken,
+      body: { crawl: true, wait: true, baseUrl: env.CRAWL_ORIGIN, crawlPages: ["/", "/about"], respectRobots: false },
+    });
+    expect(res.status, res.text).toBe(422);
+    const home = res.json.results.find((r: { caseName: string }) => r.caseName === "Page /");
+    expect(home).toMatchObject({ status: "failed", failedStep: { action: "expectNoBrokenLinks" } });
+    expect(home.reason).toContain(`${env.CRAWL_ORIGIN}/missing (404)`);
+    expect(res.json.results.find((r: { caseName: string }) => r.caseName === "Page /about").status).toBe("passed");
   });
 
   it("ends the run as error, never failed, when the scan cannot reach the site", async () => {

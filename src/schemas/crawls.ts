@@ -61,6 +61,7 @@ export const ScanFields = {
 export const CreateCrawlBody = z.strictObject({
   name: z.string().trim().min(1).max(200).optional(),
   scan_mode: z.enum(SCAN_MODES).optional(),
+  concurrency: z.number().int().min(1).max(8).optional().describe("Tabs in parallel within the scan's one browser (default by scan_mode)."),
   ...ScanFields,
   credentials: z.array(CredentialSchema).max(10, "at most 10 credential sets").optional(),
 });

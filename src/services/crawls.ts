@@ -48,7 +48,7 @@ export function resolveCrawlSettings(body: CreateCrawlBody, project: ProjectRow)
     maxPages: body.maxPages ?? last.maxPages ?? mode.maxPages,
     maxDepth: body.maxDepth ?? last.maxDepth ?? mode.maxDepth,
     timeBudgetMs: mode.timeBudgetMs,
-    concurrency: mode.concurrency,
+    concurrency: body.concurrency ?? mode.concurrency,
     device: body.device ?? last.device ?? "desktop",
     fillForms: body.fillForms ?? last.fillForms ?? false,
     respectRobots: body.respectRobots ?? last.respectRobots ?? true,
