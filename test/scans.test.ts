@@ -29,7 +29,7 @@ describe("a scan through the API", () => {
     expect(scan.json.status).toBe("completed");
     expect(scan.json.pagesVisited).toBeGreaterThan(1);
     const home = scan.json.pages.find((p: { depth: number }) => p.depth === 0);
-    expect(home).toMatchObject({ url: `${env.CRAWL_ORIGIN}/`, status: 200, title: "Home", role: "anonymous" });
+    expect(home).toMatchObject({ url: `${env.CRAWL_ORIGIN}/`, status: 200, title: "Home", heading: "Home", role: "anonymous" });
     expect(scan.json.pages.every((p: { depth: number }) => p.depth <= 1)).toBe(true);
 
     const key = new URL(home.screenshotUrl).pathname.slice("/artifacts/".length);
@@ -173,6 +173,7 @@ describe("a CI trigger with crawl: true", () => {
     expect(home.steps).toEqual([
       { action: "goto", url: "/" },
       { action: "expectTitle", title: "Home" },
+      { action: "expectText", target: { css: "h1" }, text: "Welcome" },
       { action: "expectNoConsoleErrors" },
       { action: "expectNoBrokenLinks" },
     ]);

@@ -61,6 +61,7 @@ export async function loadPage(
   const loaded = response !== null && !visit.blockedNavigation;
 
   let title = "";
+  let heading: string | null = null;
   let links: PageRecord["links"] = [];
   let rawForms: RawForm[] = [];
   let screenshot: Uint8Array | null = null;
@@ -68,6 +69,15 @@ export async function loadPage(
     if (!error) await settle(visit);
     title = await bounded(tab.page.title(), STEP_TIMEOUT_MS, "reading the title").catch(() => "");
     if (html) {
+      heading = await bounded(
+        tab.page.evaluate(() => {
+          const h1 = document.querySelector("h1");
+          const text = h1 ? ((h1 as HTMLElement).innerText ?? h1.textContent ?? "").replace(/\s+/g, " ").trim() : "";
+          return text ? text.slice(0, 200) : null;
+        }),
+        STEP_TIMEOUT_MS,
+        "reading the main heading",
+      ).catch(() => null);
       links = await readLinks(tab.page, settings.origin).catch(() => []);
       rawForms = await bounded(readForms(tab.page), STEP_TIMEOUT_MS, "reading forms").catch(() => []);
     }
@@ -80,6 +90,7 @@ export async function loadPage(
     status,
     redirectChain,
     title,
+    heading,
     loadMs,
     links,
     brokenLinks: [],
@@ -192,6 +203,7 @@ export function emptyRecord(item: { url: string; depth: number }, error: string 
     status: null,
     redirectChain: [],
     title: "",
+    heading: null,
     loadMs: 0,
     links: [],
     brokenLinks: [],

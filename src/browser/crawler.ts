@@ -122,6 +122,8 @@ export type PageRecord = {
   /** The URLs that answered with a redirect, in order (empty when the page answered directly). */
   redirectChain: string[];
   title: string;
+  /** The text of the page's first <h1> (whitespace collapsed, at most 200 characters), or null. */
+  heading: string | null;
   loadMs: number;
   links: { url: string; sameOrigin: boolean }[];
   /** Broken links of this page already known when it was recorded (every pair also comes as a link_broken event). */

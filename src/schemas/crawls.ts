@@ -91,6 +91,8 @@ export type CrawlRole = { label: string; type: Credential["credential_type"] | "
 
 /** What a scanned page records besides its columns. */
 export type CrawlPageDetails = {
+  /** The first <h1>'s text (absent on pages scanned before it was recorded). */
+  heading?: string | null;
   redirectChain: string[];
   links: { url: string; sameOrigin: boolean }[];
   brokenLinks: { url: string; status: number | null; reason: string }[];
@@ -117,7 +119,7 @@ export const CrawlSummarySchema = z
 export const CrawlPageSchema = z
   .object({
     url: z.string(), finalUrl: z.string(), role: z.string(), depth: z.number().int(), status: z.number().int().nullable(), title: z.string(),
-    loadMs: z.number().int(), error: z.string().nullable(), redirectChain: z.array(z.string()),
+    loadMs: z.number().int(), error: z.string().nullable(), heading: z.string().nullable().optional(), redirectChain: z.array(z.string()),
     links: z.array(z.object({ url: z.string(), sameOrigin: z.boolean() })),
     brokenLinks: z.array(z.object({ url: z.string(), status: z.number().int().nullable(), reason: z.string() })),
     consoleErrors: z.array(z.string()), failedRequests: z.array(z.object({ url: z.string(), reason: z.string() })),

@@ -217,6 +217,7 @@ async function recordPage(deps: CrawlExecutorDeps, crawlId: string, role: string
     title: page.title,
     loadMs: page.loadMs,
     details: {
+      heading: page.heading,
       redirectChain: page.redirectChain,
       links: page.links,
       brokenLinks: page.brokenLinks,

@@ -1,5 +1,5 @@
 // Tests generated from a scan: for each page reached, a case that loads it (a status of 400 or
-// more fails the load), checks its title, that it raises no console error and that no
+// more fails the load), checks its title and main heading, that it raises no console error and that no
 // same-origin link is broken; for each form that is not destructive, a case that fills it
 // and checks its submit button, without submitting. The cases use the step language, so they
 // run and export like hand-written ones. Regenerating replaces the project's one scan suite.
@@ -24,7 +24,7 @@ export async function generateSuiteFromScan(db: Db, crawl: CrawlRow, pages: Craw
     const path = pathOf(page.finalUrl);
     if (!path || seen.has(path)) continue;
     seen.add(path);
-    drafts.push({ name: `Page ${path}`, steps: pageChecks(path, page.title) });
+    drafts.push({ name: `Page ${path}`, steps: pageChecks(path, page.title, page.details.heading ?? null) });
     for (const [i, form] of (page.details.forms as FormRecord[]).entries()) {
       const steps = formCheck(path, form);
       if (steps) drafts.push({ name: `Form ${i + 1} on ${path}`, steps });
@@ -59,10 +59,11 @@ function pathOf(url: string): string | null {
   }
 }
 
-function pageChecks(path: string, title: string): Step[] {
+function pageChecks(path: string, title: string, heading: string | null): Step[] {
   return [
     { action: "goto", url: path },
     ...(title ? [{ action: "expectTitle" as const, title }] : []),
+    ...(heading ? [{ action: "expectText" as const, target: { css: "h1" }, text: heading }] : []),
     { action: "expectNoConsoleErrors" },
     { action: "expectNoBrokenLinks" },
   ];
