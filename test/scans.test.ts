@@ -212,3 +212,15 @@ describe("a CI trigger with crawl: true", () => {
     expect(res.json.errorMessage).toMatch(/^The scan before the run failed: /);
   });
 });
+
+describe("a scanned page's WebSockets", () => {
+  it("may not reach another host: the page's attempt fails and the other origin sees no handshake", async () => {
+    const t = await bootTenant();
+    await fetch(`${env.CRAWL_OTHER_ORIGIN}/__reset`);
+    const start = await call("POST", `/projects/${t.projectId}/crawls`, { token: t.ciToken, body: { baseUrl: env.CRAWL_ORIGIN, crawlPages: ["/ws"], respectRobots: false } });
+    const scan = await settledScan(t.ciToken, start.json.id);
+    expect(scan.json.pages[0]).toMatchObject({ url: `${env.CRAWL_ORIGIN}/ws`, title: "ws-blocked" });
+    const log = (await (await fetch(`${env.CRAWL_OTHER_ORIGIN}/__log`)).json()) as { method: string }[];
+    expect(log.filter((entry) => entry.method === "UPGRADE")).toEqual([]);
+  });
+});
