@@ -3,6 +3,7 @@ import { env } from "cloudflare:workers";
 import { createApp } from "../src/app";
 import { createDb } from "../src/db/client";
 import { insertRun } from "../src/db/runs";
+import { CRAWL_STATUSES } from "../src/schemas/crawls";
 import { RUN_STATUSES } from "../src/schemas/runs";
 import { version } from "../package.json";
 import { bootTenant, call, createSuiteWithCase } from "./helpers/api";
@@ -181,6 +182,7 @@ describe("/metrics", () => {
       ["aegis_http_requests_total", "counter"],
       ["aegis_rate_limit_refusals_total", "counter"],
       ["aegis_runs", "gauge"],
+      ["aegis_scans", "gauge"],
       ["aegis_queue_lag_seconds", "gauge"],
     ]) {
       expect(after).toContain(`# HELP ${name} `);
@@ -191,6 +193,7 @@ describe("/metrics", () => {
   it("reports every run status from D1, at 0 too, and no queue lag when nothing is queued", async () => {
     const text = await scrape();
     for (const status of RUN_STATUSES) expect(sample(text, `aegis_runs{status="${status}"}`)).toBe(0);
+    for (const status of CRAWL_STATUSES) expect(sample(text, `aegis_scans{status="${status}"}`)).toBe(0);
     expect(sample(text, "aegis_queue_lag_seconds")).toBe(0);
   });
 

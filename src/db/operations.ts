@@ -5,7 +5,8 @@ import { SQLiteTable } from "drizzle-orm/sqlite-core";
 import type { RunStatus } from "../schemas/runs";
 import type { Db } from "./client";
 import * as schema from "./schema";
-import { runs } from "./schema";
+import { crawls, runs } from "./schema";
+import type { CrawlStatus } from "../schemas/crawls";
 
 /** One `select 1`: the cheapest round trip that proves D1 answers. */
 export async function pingDb(db: Db) {
@@ -25,15 +26,18 @@ export async function checkSchema(db: Db) {
 }
 
 /**
- * Run counts by status and the creation time of the oldest queued run, in one round trip.
- * Both scan the runs table (no index leads with status); fine at scrape intervals.
+ * Run and scan counts by status and the creation time of the oldest queued run, in one round
+ * trip. They scan their tables (no index leads with status); fine at scrape intervals.
  */
 export async function runGauges(db: Db) {
-  const [byStatus, [oldest]] = await db.batch([
+  const [byStatus, [oldest], scansByStatusRows] = await db.batch([
     db.select({ status: runs.status, total: count() }).from(runs).groupBy(runs.status),
     db.select({ createdAt: min(runs.createdAt) }).from(runs).where(eq(runs.status, "queued")),
+    db.select({ status: crawls.status, total: count() }).from(crawls).groupBy(crawls.status),
   ]);
   const runsByStatus: Partial<Record<RunStatus, number>> = {};
   for (const row of byStatus) runsByStatus[row.status] = row.total;
-  return { runsByStatus, oldestQueuedAt: oldest?.createdAt ?? null };
+  const scansByStatus: Partial<Record<CrawlStatus, number>> = {};
+  for (const row of scansByStatusRows) scansByStatus[row.status] = row.total;
+  return { runsByStatus, scansByStatus, oldestQueuedAt: oldest?.createdAt ?? null };
 }

@@ -3,6 +3,7 @@
 // the series it scrapes; a restarted isolate starts again at 0, which rate() treats as a reset).
 // Gauges are read from D1 at scrape time, so every isolate reports the same values.
 import { RUN_STATUSES, type RunStatus } from "../schemas/runs";
+import { CRAWL_STATUSES, type CrawlStatus } from "../schemas/crawls";
 import type { Db } from "../db/client";
 import { runGauges } from "../db/operations";
 import type { Clock } from "./clock";
@@ -38,19 +39,20 @@ export function recordRateLimitRefusal() {
   rateLimitRefusals++;
 }
 
-/** What D1 says at scrape time. Scans have no table yet, so there is no aegis_scans gauge. */
+/** What D1 says at scrape time. */
 export type Gauges = {
   runsByStatus: Partial<Record<RunStatus, number>>;
+  scansByStatus: Partial<Record<CrawlStatus, number>>;
   /** Age of the oldest queued run, 0 when none is queued. */
   queueLagSeconds: number;
 };
 
 /** Reads the gauges from D1 (one round trip) and renders every metric. */
 export async function scrapeMetrics(deps: { db: Db; now: Clock }) {
-  const { runsByStatus, oldestQueuedAt } = await runGauges(deps.db);
+  const { runsByStatus, scansByStatus, oldestQueuedAt } = await runGauges(deps.db);
   const oldest = oldestQueuedAt ? Date.parse(oldestQueuedAt) : NaN;
   const queueLagSeconds = Number.isNaN(oldest) ? 0 : Math.max(0, (deps.now().getTime() - oldest) / 1000);
-  return renderMetrics({ runsByStatus, queueLagSeconds });
+  return renderMetrics({ runsByStatus, scansByStatus, queueLagSeconds });
 }
 
 /** The Prometheus text exposition format, version 0.0.4. */
@@ -75,6 +77,12 @@ export function renderMetrics(gauges: Gauges): string {
     "gauge",
     "Runs by status.",
     RUN_STATUSES.map((status) => [{ status }, gauges.runsByStatus[status] ?? 0]),
+  );
+  metric(
+    "aegis_scans",
+    "gauge",
+    "Scans by status.",
+    CRAWL_STATUSES.map((status) => [{ status }, gauges.scansByStatus[status] ?? 0]),
   );
   metric("aegis_queue_lag_seconds", "gauge", "Age in seconds of the oldest queued run; 0 when none is queued.", [[{}, gauges.queueLagSeconds]]);
   return lines.join("\n") + "\n";
