@@ -7,12 +7,15 @@
 //      for a first run (fresh worker, browser launched) and for runs that reuse the idle session;
 //   3. the edge layer, from the Worker's own Server-Timing: what the rate limiter's share of the
 //      requests of 1. is, how many limiter calls and D1 round trips an authenticated GET makes, and
-//      at what throughput one (unlimited, Enterprise) token's limiter starts to queue.
+//      at what throughput one (unlimited, Enterprise) token's limiter starts to queue;
+//   4. crawl throughput: a scan of a generated 300-page site against a plain puppeteer-core crawl
+//      of it by the same Chromium (crawl-bench.mjs), pages per second, peak memory, CPU per page.
 import { spawnSync } from "node:child_process";
 import { cpus, loadavg } from "node:os";
 import { join } from "node:path";
 import { api, bootstrapDemo, freePort, root, startFixtureSite, startWorker } from "../scripts/local-stack.mjs";
-import { killOwnWrangler, workerBrowsers } from "./worker-processes.mjs";
+import { killChromium, killOwnWrangler, workerBrowsers, workerChromiumPids } from "./worker-processes.mjs";
+import { measureCrawls, printCrawls } from "./crawl-bench.mjs";
 import { edgeCost } from "./server-timing.mjs";
 
 const LATENCY = { warmup: 40, perKind: 400, concurrency: [1, 8] };
@@ -278,13 +281,20 @@ let workerPort;
 let site;
 let interrupted = false;
 
-/** worker.stop() ends wrangler's process group and the browsers this worker recorded, no one else's. */
+/**
+ * worker.stop() ends wrangler's process group and the browsers this worker recorded, no one else's.
+ * The browsers are also looked up under the worker before, and those still running after are
+ * killed: miniflare starts Chromium with an environment of its own that drops AEGIS_BROWSER_PIDS,
+ * so the worker's PID file stays empty, and a wrangler that needs the SIGKILL (seen after a
+ * 300-page scan) leaves its browser running, re-parented to init.
+ */
 let stopInFlight = Promise.resolve();
 function stopWorker() {
   if (worker) {
     const running = worker;
     worker = undefined;
-    stopInFlight = running.stop();
+    const browsers = workerChromiumPids(workerPort);
+    stopInFlight = running.stop().finally(() => killChromium(browsers));
   }
   return stopInFlight;
 }
@@ -325,6 +335,7 @@ try {
   let ctx;
   let latency;
   let edge;
+  let crawl;
   const firstRuns = [];
   const reuseRuns = [];
   for (let i = 0; i < FRESH_WORKERS; i++) {
@@ -363,6 +374,10 @@ try {
       console.error(`driving one Enterprise token at concurrency ${QUEUE.concurrency.join(", ")} …`);
       const queue = await measureLimiterQueue(worker.origin, enterprise.ciToken, enterprise.project.id);
       edge = { poolTokens: ctx.pool.size, limiterCost: limiterCost(measured.authedSamples), calls, queue };
+    }
+    if (i === FRESH_WORKERS - 1) {
+      // 4. on the last worker, whose idle session (left by its first run) the scans reuse.
+      crawl = await measureCrawls({ origin: worker.origin, port, log: (line) => console.error(line) });
     }
     const stopStarted = performance.now();
     await stopWorker();
@@ -465,6 +480,9 @@ try {
   const businessRl = edge.limiterCost[0].rlMedianMs;
   console.log(`   At concurrency 1 the Enterprise call (no GCRA) takes ${q.baseRlMedianMs} ms median; the Business one of 3a (GCRA, a storage write) ${businessRl} ms.`);
 
+  printCrawls(crawl);
+  warnings.push(...crawl.warnings);
+
   for (const w of warnings) console.log(`   WARNING: ${w}`);
 
   const totalSeconds = round((performance.now() - benchStarted) / 1000, 1);
@@ -498,6 +516,7 @@ try {
           documented: "Cloudflare: soft limit of 1,000 requests per second per Durable Object (not measured here)",
         },
       },
+      crawl,
       warnings,
       totalSeconds,
     }),
