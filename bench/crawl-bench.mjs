@@ -7,11 +7,12 @@
 // `node bench/crawl-bench.mjs` runs this part alone on a worker of its own (after `npm run prebench`;
 // Node 22: `PATH=node_modules/.bin:$PATH node bench/crawl-bench.mjs`).
 import { spawnSync } from "node:child_process";
+import { loadavg } from "node:os";
 import { join } from "node:path";
 import { api, bootstrapDemo, freePort, root, startWorker } from "../scripts/local-stack.mjs";
 import { baselineCrawl, CHROMIUM, launchBaselineBrowser, WRAPPER_FLAGS } from "./baseline-crawl.mjs";
 import { startCrawlSite } from "./crawl-site.mjs";
-import { killChromium, killOwnWrangler, processTreePids, sampleProcesses, workerChromiumPids, workerOwnPids } from "./worker-processes.mjs";
+import { killChromium, killOwnWrangler, processTreePids, sampleProcesses, workerBrowsers, workerChromiumPids, workerOwnPids } from "./worker-processes.mjs";
 
 /**
  * deep = 6 tabs, 600 s budget (src/schemas/crawls.ts SCAN_MODE_DEFAULTS); the limits are the request's.
@@ -38,10 +39,23 @@ const median = (xs) => {
 const round = (x, digits = 2) => Math.round(x * 10 ** digits) / 10 ** digits;
 const mb = (bytes) => Math.round(bytes / 2 ** 20);
 
-/** What the samplers saw, per crawl: the browser's memory and CPU, and the driver's CPU. */
-function processFigures(sampled, pages) {
-  const { browser, driver } = sampled;
+/** The groups sampled during a crawl: each browser's process tree (`browser:<pid>`) and the driver's processes. */
+const browserTrees = (mainPids) => Object.fromEntries([...mainPids].map((pid) => [`browser:${pid}`, processTreePids([pid])]));
+
+/**
+ * What the sampler saw: the crawl's browser is the one whose processes used the most CPU (a worker
+ * can hold another, idle one: see "4." in bench/README.md); its peak memory and CPU, the driver's
+ * CPU, and the other browsers that were open.
+ */
+function processFigures(sampled, pages, browsersBefore = new Set()) {
+  const browsers = Object.entries(sampled.groups).filter(([name]) => name.startsWith("browser:"));
+  browsers.sort((a, b) => b[1].cpuSeconds - a[1].cpuSeconds);
+  const [name, browser] = browsers[0];
+  const driver = sampled.groups.driver;
   return {
+    browserLaunched: !browsersBefore.has(Number(name.slice("browser:".length))),
+    otherBrowsers: browsers.length - 1,
+    otherBrowsersPeakRssBytes: browsers.slice(1).reduce((sum, [, b]) => sum + b.peakRssBytes, 0),
     peakRssBytes: browser.peakRssBytes,
     peakAnonBytes: browser.peakAnonBytes,
     peakProcesses: browser.peakProcesses,
@@ -67,9 +81,11 @@ const scanBody = (maxPages) => ({
 async function ourCrawl(ctx, maxPages = CRAWL.maxPages) {
   const { origin, token, projectId, port, site } = ctx;
   site.resetStats();
-  // browser = the Chromium processes under this wrangler dev; driver = the rest of it (wrangler's
-  // Node process with miniflare and the binding's proxy, workerd running the Worker, esbuild).
-  const sampler = sampleProcesses({ browser: () => workerChromiumPids(port), driver: () => workerOwnPids(port) }, CRAWL.sampleMs);
+  const load1m = loadavg()[0];
+  // browsers = the Chromium process trees under this wrangler dev; driver = the rest of it
+  // (wrangler's Node process with miniflare, workerd running the Worker and the binding, esbuild).
+  const browsersBefore = workerBrowsers(port);
+  const sampler = sampleProcesses(() => ({ ...browserTrees(workerBrowsers(port)), driver: workerOwnPids(port) }), CRAWL.sampleMs);
   const posted = performance.now();
   let scan;
   let sampled;
@@ -106,15 +122,17 @@ async function ourCrawl(ctx, maxPages = CRAWL.maxPages) {
     loadMsMedian: loads.length ? Math.round(median(loads)) : null,
     pollMsMedian: Math.round(median(pollMs)),
     served: site.stats(),
-    ...processFigures(sampled, scan.pagesVisited),
+    load1m: { before: round(load1m), after: round(loadavg()[0]) },
+    ...processFigures(sampled, scan.pagesVisited, browsersBefore),
   };
 }
 
 async function theirCrawl(ctx, screenshots, maxPages = CRAWL.maxPages) {
   const { site, browser } = ctx;
   site.resetStats();
+  const load1m = loadavg()[0];
   // driver = this Node process: puppeteer-core, and also the site's server and the sampler (small).
-  const sampler = sampleProcesses({ browser: () => processTreePids([browser.process().pid]), driver: () => [process.pid] }, CRAWL.sampleMs);
+  const sampler = sampleProcesses(() => ({ ...browserTrees([browser.process().pid]), driver: [process.pid] }), CRAWL.sampleMs);
   let result;
   let sampled;
   try {
@@ -122,7 +140,8 @@ async function theirCrawl(ctx, screenshots, maxPages = CRAWL.maxPages) {
   } finally {
     sampled = sampler.stop();
   }
-  return { ...result, pagesPerSecond: result.pagesVisited / result.seconds, served: site.stats(), ...processFigures(sampled, result.pagesVisited) };
+  const figures = processFigures(sampled, result.pagesVisited, new Set([browser.process().pid]));
+  return { ...result, pagesPerSecond: result.pagesVisited / result.seconds, served: site.stats(), load1m: { before: round(load1m), after: round(loadavg()[0]) }, ...figures };
 }
 
 const KINDS = [
@@ -160,7 +179,8 @@ export async function measureCrawls({ origin, port, log = () => {} }) {
         if (result.pagesVisited !== site.pages) throw new Error(`${kind.label}: visited ${result.pagesVisited} pages, expected ${site.pages}`);
         log(
           `crawl ${r + 1}/${CRAWL.repeats} ${kind.key}: ${result.pagesVisited} pages in ${result.seconds.toFixed(1)} s = ${result.pagesPerSecond.toFixed(2)} pages/s,` +
-            ` peak Σ RSS ${mb(result.peakRssBytes)} MB (RssAnon ${mb(result.peakAnonBytes)} MB), CPU ${result.cpuMsPerPage.browser} + ${result.cpuMsPerPage.driver} ms/page`,
+            ` peak Σ RSS ${mb(result.peakRssBytes)} MB (RssAnon ${mb(result.peakAnonBytes)} MB), CPU ${result.cpuMsPerPage.browser} + ${result.cpuMsPerPage.driver} ms/page,` +
+            ` load ${result.load1m.before} → ${result.load1m.after}${result.browserLaunched ? ", launched its browser" : ""}${result.otherBrowsers ? `, ${result.otherBrowsers} other browser(s) open` : ""}`,
         );
       }
     }
@@ -182,7 +202,6 @@ export async function measureCrawls({ origin, port, log = () => {} }) {
         ...(kind.key === "ours" ? { wallSeconds: round(med((x) => x.wallSeconds)) } : {}),
       };
     }
-    const ours = summary.ours.pagesPerSecond;
     const paired = (key) => runs.ours.map((o, i) => round(o.pagesPerSecond / runs[key][i].pagesPerSecond));
     const warnings = [];
     for (const k of KINDS) {
@@ -190,20 +209,23 @@ export async function measureCrawls({ origin, port, log = () => {} }) {
       if (failed) warnings.push(`crawl: ${failed} failed page(s) in the ${k.key} runs`);
     }
     for (const x of runs.ours) if (x.screenshots !== x.pagesVisited) warnings.push(`crawl: our scan stored ${x.screenshots} screenshots for ${x.pagesVisited} pages`);
+    for (const x of runs.ours) {
+      if (x.browserLaunched) warnings.push("crawl: a scan launched a browser instead of reusing the idle session (its launch is in its time; see bench/README.md \"4.\")");
+    }
     return {
       site: { pages: site.pages, maxDepth: site.maxDepth, weight: site.weight },
       settings: { ...CRAWL, warmupPages: WARMUP_PAGES, chromium: CHROMIUM, baselineFlags: WRAPPER_FLAGS },
       derivation: {
         oursPagesPerSecond: "pagesVisited / (finishedAt - startedAt) of the scan",
         baselinePagesPerSecond: "pages / (createBrowserContext -> last page done); browser launched before, once",
-        memory: "peak of the summed VmRSS and of the summed RssAnon of the browser's processes, sampled every 200 ms",
+        memory: "peak of the summed VmRSS and of the summed RssAnon of the crawl's browser's processes (the browser whose processes used the most CPU), sampled every 200 ms",
         cpu: "user+system CPU seconds during the crawl / pages; browser = Chromium processes; driver = wrangler dev's other processes (ours) or the bench's Node process (baseline)",
       },
       summary,
       ratio: {
-        headline: "ours / baseline with a screenshot per page (ours stores one per page)",
-        vsScreenshots: round(ours / summary.baselineScreenshots.pagesPerSecond),
-        vsPlain: round(ours / summary.baselinePlain.pagesPerSecond),
+        headline: "median over rounds of ours / baseline with a screenshot per page (ours stores one per page)",
+        vsScreenshots: round(median(paired("baselineScreenshots"))),
+        vsPlain: round(median(paired("baselinePlain"))),
         pairedVsScreenshots: paired("baselineScreenshots"),
         pairedVsPlain: paired("baselinePlain"),
       },
@@ -236,10 +258,11 @@ export function printCrawls(c) {
       ` (after an untimed ${c.settings.warmupPages}-page warm-up of each)`,
   );
   console.log("   ours: pages/s = pagesVisited / (finishedAt − startedAt) of the scan; the baseline's: pages / (new context → last page done)");
-  console.log("   memory: peak of Σ over the crawl's Chromium processes, sampled every 200 ms; CPU: user+system ms per page,");
+  console.log("   ours ÷ this: median over rounds of the ratio within a round; memory: peak of Σ over the processes of the crawl's browser,");
+  console.log("   sampled every 200 ms; CPU: user+system ms per page,");
   console.log("   browser = Chromium, driver = the rest of wrangler dev (miniflare, the binding, workerd) for ours, the bench's Node for the baseline\n");
   const s = c.summary;
-  const ratioOf = (key) => (key === "ours" ? "" : round(s.ours.pagesPerSecond / s[key].pagesPerSecond));
+  const ratioOf = (key) => (key === "ours" ? "" : key === "baselineScreenshots" ? c.ratio.vsScreenshots : c.ratio.vsPlain);
   console.log(
     table(
       ["crawler", "n", "pages", "seconds", "pages/s", "ours ÷ this", "peak Σ RSS MB", "peak Σ RssAnon MB", "processes", "CPU ms/page browser", "driver"],
@@ -254,8 +277,11 @@ export function printCrawls(c) {
   const list = (xs, f) => xs.map(f).join(", ");
   console.log(
     `   ours per run: wall (POST → settled seen, polled every ${c.settings.pollMs / 1000} s) ${list(ours, (x) => `${round(x.wallSeconds, 1)} s`)};` +
-      ` queued ${list(ours, (x) => `${round(x.queuedSeconds, 2)} s`)}; page loadMs median ${list(ours, (x) => x.loadMsMedian)}; GET /crawls/:id ${list(ours, (x) => `${x.pollMsMedian} ms`)}`,
+      ` queued ${list(ours, (x) => `${round(x.queuedSeconds, 2)} s`)}; page loadMs median ${list(ours, (x) => x.loadMsMedian)}; GET /crawls/:id ${list(ours, (x) => `${x.pollMsMedian} ms`)};` +
+      ` browser ${list(ours, (x) => (x.browserLaunched ? "launched" : "reused"))}; other browsers open ${list(ours, (x) => (x.otherBrowsers ? `${x.otherBrowsers} (Σ RSS ${mb(x.otherBrowsersPeakRssBytes)} MB)` : "0"))}`,
   );
+  const rounds = c.runs.ours.map((_, i) => `${KINDS.map((k) => `${k.key} ${c.runs[k.key][i].load1m.before} → ${c.runs[k.key][i].load1m.after}`).join(", ")}`);
+  console.log(`   1-min load average at the start → end of each crawl (2 cores; other work on the machine slows the serialised captures): ${rounds.join("; ")}`);
   const shots = c.runs.baselineScreenshots;
   console.log(
     `   baseline screenshots (one at a time per browser, in both): bringToFront + capture median ${list(shots, (x) => `${x.medianMs.capture} ms`)}` +

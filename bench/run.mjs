@@ -285,8 +285,8 @@ let interrupted = false;
  * worker.stop() ends wrangler's process group and the browsers this worker recorded, no one else's.
  * The browsers are also looked up under the worker before, and those still running after are
  * killed: miniflare starts Chromium with an environment of its own that drops AEGIS_BROWSER_PIDS,
- * so the worker's PID file stays empty, and a wrangler that needs the SIGKILL (seen after a
- * 300-page scan) leaves its browser running, re-parented to init.
+ * so the worker's PID file stays empty; once, after a 300-page scan, a stopped worker's browser
+ * kept running, re-parented to init.
  */
 let stopInFlight = Promise.resolve();
 function stopWorker() {

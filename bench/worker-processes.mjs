@@ -97,23 +97,27 @@ function readProcess(pid) {
 }
 
 /**
- * Samples groups of processes every `everyMs` until stop(). `groups` maps a name to a function
- * listing the group's PIDs now (processes come and go: renderers, a browser launched meanwhile);
- * the lists are refreshed every `listEvery` samples and at stop().
- * stop() gives, per group: the peak of the summed RSS and of the summed RssAnon (each its own
- * peak), the most processes seen at once, and the CPU seconds the group used meanwhile (for a
+ * Samples groups of processes every `everyMs` until stop(). `listGroups()` returns the groups now,
+ * as { name: [pid, …] } (processes come and go: renderers, a browser launched meanwhile); it is
+ * called again every `listEvery` samples and at stop(), and a name seen for the first time starts
+ * a group. stop() gives, per group: the peak of the summed RSS and of the summed RssAnon (each its
+ * own peak), the most processes seen at once, and the CPU seconds the group used meanwhile (for a
  * process first seen after the start, all of its CPU time; the last ≤ everyMs of a process that
  * exits between two samples is missed).
  */
-export function sampleProcesses(groups, everyMs = 200, listEvery = 5) {
-  const state = Object.fromEntries(Object.keys(groups).map((name) => [name, { rss: 0, anon: 0, processes: 0, first: new Map(), last: new Map(), pids: [] }]));
+export function sampleProcesses(listGroups, everyMs = 200, listEvery = 5) {
+  const state = new Map();
   let samples = 0;
   const sample = (initial, relist = samples % listEvery === 0) => {
-    // Listing walks all of /proc (~6 ms here): every `listEvery` samples, reading the known PIDs in between.
+    // Listing walks all of /proc (~6 ms here per walk): every `listEvery` samples, reading the known PIDs in between.
     samples++;
-    for (const [name, list] of Object.entries(groups)) {
-      const g = state[name];
-      if (relist) g.pids = list();
+    if (relist) {
+      for (const [name, pids] of Object.entries(listGroups())) {
+        if (!state.has(name)) state.set(name, { rss: 0, anon: 0, processes: 0, first: new Map(), last: new Map(), pids: [] });
+        state.get(name).pids = pids;
+      }
+    }
+    for (const g of state.values()) {
       let rss = 0;
       let anon = 0;
       let processes = 0;
@@ -131,19 +135,19 @@ export function sampleProcesses(groups, everyMs = 200, listEvery = 5) {
       g.processes = Math.max(g.processes, processes);
     }
   };
-  sample(true);
+  sample(true, true);
   const timer = setInterval(() => sample(false), everyMs);
   return {
     stop() {
       clearInterval(timer);
       sample(false, true);
-      const result = { samples };
-      for (const [name, g] of Object.entries(state)) {
+      const groups = {};
+      for (const [name, g] of state) {
         let cpu = 0;
         for (const [pid, last] of g.last) cpu += last - g.first.get(pid);
-        result[name] = { peakRssBytes: g.rss, peakAnonBytes: g.anon, peakProcesses: g.processes, cpuSeconds: cpu };
+        groups[name] = { peakRssBytes: g.rss, peakAnonBytes: g.anon, peakProcesses: g.processes, cpuSeconds: cpu };
       }
-      return result;
+      return { samples, groups };
     },
   };
 }
