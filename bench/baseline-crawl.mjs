@@ -3,7 +3,7 @@
 // (scripts/setup-local-browser.mjs), headless. One browser context, `concurrency` tabs pulling
 // from one FIFO queue (no barrier between levels), same-origin links only, fragments dropped,
 // `waitUntil: "load"` per page, then the links (`a[href]`) and, with `screenshots`, a full-page
-// PNG. Nothing else: no request interception, no settle wait, no per-page bookkeeping.
+// PNG (zlib's default effort, or its fastest with `fastScreenshots`, as our scan takes them). Nothing else: no request interception, no settle wait, no per-page bookkeeping.
 // Screenshots: the tab is brought to the front first, under one lock per context, as
 // @cloudflare/puppeteer's page.screenshot() does for our crawler. puppeteer-core 25 no longer does
 // it, and without it a capture in a background tab of headless Chromium can wait for a frame that
@@ -38,7 +38,7 @@ export async function launchBaselineBrowser() {
  * done (the browser's launch is not in it: see bench/README.md "4."). Returns the pages visited,
  * the seconds, and the per-page phases (median ms) it spent in.
  */
-export async function baselineCrawl(browser, { startUrl, maxPages, maxDepth, concurrency, screenshots }) {
+export async function baselineCrawl(browser, { startUrl, maxPages, maxDepth, concurrency, screenshots, fastScreenshots = false }) {
   const start = normalize(startUrl);
   const origin = new URL(start).origin;
   const started = performance.now();
@@ -59,7 +59,7 @@ export async function baselineCrawl(browser, { startUrl, maxPages, maxDepth, con
       const held = performance.now();
       await page.bringToFront();
       phases.bringMs.push(performance.now() - held);
-      const png = await page.screenshot({ type: "png", fullPage: true });
+      const png = await page.screenshot({ type: "png", fullPage: true, optimizeForSpeed: fastScreenshots });
       phases.captureMs.push(performance.now() - held);
       return png;
     });

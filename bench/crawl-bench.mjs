@@ -110,6 +110,13 @@ async function ourCrawl(ctx, maxPages = CRAWL.maxPages) {
   if (scan.status !== "completed") throw new Error(`the bench scan ended ${scan.status}: ${scan.errorMessage ?? ""}`);
   const seconds = (Date.parse(scan.finishedAt) - Date.parse(scan.startedAt)) / 1000;
   const loads = scan.pages.map((p) => p.loadMs);
+  // The stored PNGs' size, from 30 of the scan's signed screenshot links (served by the Worker from R2).
+  const shotBytes = [];
+  for (const page of scan.pages.filter((p) => p.screenshotUrl).slice(0, 30)) {
+    const link = new URL(page.screenshotUrl);
+    const res = await fetch(`${origin}${link.pathname}${link.search}`);
+    if (res.ok) shotBytes.push((await res.arrayBuffer()).byteLength);
+  }
   return {
     pagesVisited: scan.pagesVisited,
     pagesFailed: scan.pagesFailed,
@@ -120,6 +127,7 @@ async function ourCrawl(ctx, maxPages = CRAWL.maxPages) {
     deepest: Math.max(...scan.pages.map((p) => p.depth)),
     screenshots: scan.pages.filter((p) => p.screenshotUrl).length,
     loadMsMedian: loads.length ? Math.round(median(loads)) : null,
+    screenshotBytesMedian: shotBytes.length ? median(shotBytes) : null,
     pollMsMedian: Math.round(median(pollMs)),
     served: site.stats(),
     load1m: { before: round(load1m), after: round(loadavg()[0]) },
@@ -127,7 +135,7 @@ async function ourCrawl(ctx, maxPages = CRAWL.maxPages) {
   };
 }
 
-async function theirCrawl(ctx, screenshots, maxPages = CRAWL.maxPages) {
+async function theirCrawl(ctx, screenshots, maxPages = CRAWL.maxPages, fastScreenshots = false) {
   const { site, browser } = ctx;
   site.resetStats();
   const load1m = loadavg()[0];
@@ -136,7 +144,7 @@ async function theirCrawl(ctx, screenshots, maxPages = CRAWL.maxPages) {
   let result;
   let sampled;
   try {
-    result = await baselineCrawl(browser, { startUrl: `${site.origin}/`, maxPages, maxDepth: CRAWL.maxDepth, concurrency: CRAWL.concurrency, screenshots });
+    result = await baselineCrawl(browser, { startUrl: `${site.origin}/`, maxPages, maxDepth: CRAWL.maxDepth, concurrency: CRAWL.concurrency, screenshots, fastScreenshots });
   } finally {
     sampled = sampler.stop();
   }
@@ -148,6 +156,8 @@ const KINDS = [
   { key: "ours", label: "ours: POST /crawls (deep)", run: (ctx) => ourCrawl(ctx) },
   { key: "baselineScreenshots", label: "baseline + screenshot per page", run: (ctx) => theirCrawl(ctx, true) },
   { key: "baselinePlain", label: "baseline, no screenshot", run: (ctx) => theirCrawl(ctx, false) },
+  // Like for like: the baseline given the screenshot option our scan uses (PNG, zlib's fastest level).
+  { key: "baselineFast", label: "baseline + screenshot, optimizeForSpeed", run: (ctx) => theirCrawl(ctx, true, CRAWL.maxPages, true) },
 ];
 
 /**
@@ -226,6 +236,8 @@ export async function measureCrawls({ origin, port, log = () => {} }) {
         headline: "median over rounds of ours / baseline with a screenshot per page (ours stores one per page)",
         vsScreenshots: round(median(paired("baselineScreenshots"))),
         vsPlain: round(median(paired("baselinePlain"))),
+        vsFast: round(median(paired("baselineFast"))),
+        pairedVsFast: paired("baselineFast"),
         pairedVsScreenshots: paired("baselineScreenshots"),
         pairedVsPlain: paired("baselinePlain"),
       },
@@ -262,7 +274,7 @@ export function printCrawls(c) {
   console.log("   sampled every 200 ms; CPU: user+system ms per page,");
   console.log("   browser = Chromium, driver = the rest of wrangler dev (miniflare, the binding, workerd) for ours, the bench's Node for the baseline\n");
   const s = c.summary;
-  const ratioOf = (key) => (key === "ours" ? "" : key === "baselineScreenshots" ? c.ratio.vsScreenshots : c.ratio.vsPlain);
+  const ratioOf = (key) => ({ ours: "", baselineScreenshots: c.ratio.vsScreenshots, baselinePlain: c.ratio.vsPlain, baselineFast: c.ratio.vsFast })[key];
   console.log(
     table(
       ["crawler", "n", "pages", "seconds", "pages/s", "ours ÷ this", "peak Σ RSS MB", "peak Σ RssAnon MB", "processes", "CPU ms/page browser", "driver"],
@@ -273,6 +285,8 @@ export function printCrawls(c) {
   const pairedPlain = c.settings.repeats > 1 ? ` (per round: ${c.ratio.pairedVsPlain.join(", ")})` : "";
   console.log(`\n   headline: ours ÷ baseline with a screenshot per page = ${c.ratio.vsScreenshots}${paired}; aim ≥ 1.0`);
   console.log(`   ours ÷ baseline without screenshots = ${c.ratio.vsPlain}${pairedPlain}: what screenshots cost, not a like-for-like comparison`);
+  const pairedFast = c.settings.repeats > 1 ? ` (per round: ${c.ratio.pairedVsFast.join(", ")})` : "";
+  console.log(`   ours ÷ baseline with our screenshot option (optimizeForSpeed) = ${c.ratio.vsFast}${pairedFast}: the drivers compared at equal capture cost`);
   const ours = c.runs.ours;
   const list = (xs, f) => xs.map(f).join(", ");
   console.log(
@@ -283,6 +297,9 @@ export function printCrawls(c) {
   const rounds = c.runs.ours.map((_, i) => `${KINDS.map((k) => `${k.key} ${c.runs[k.key][i].load1m.before} → ${c.runs[k.key][i].load1m.after}`).join(", ")}`);
   console.log(`   1-min load average at the start → end of each crawl (2 cores; other work on the machine slows the serialised captures): ${rounds.join("; ")}`);
   const shots = c.runs.baselineScreenshots;
+  const fast = c.runs.baselineFast;
+  const kbOf = (x) => `${Math.round(x.screenshotBytesMedian / 1024)} KB`;
+  console.log(`   PNG median (same 1280 px pages): ours ${list(ours, kbOf)}; baseline ${list(shots, kbOf)}; baseline with optimizeForSpeed ${list(fast, kbOf)}`);
   console.log(
     `   baseline screenshots (one at a time per browser, in both): bringToFront + capture median ${list(shots, (x) => `${x.medianMs.capture} ms`)}` +
       ` (bringToFront ${list(shots, (x) => `${x.medianMs.bringToFront} ms`)}), Σ ${list(shots, (x) => `${round(x.captureSeconds, 1)} s`)} of ${list(shots, (x) => `${round(x.seconds, 1)} s`)}; PNG median ${list(shots, (x) => `${Math.round(x.screenshotBytesMedian / 1024)} KB`)}`,

@@ -55,6 +55,11 @@ async function crawl(overrides: Partial<CrawlOptions> = {}, shouldStop: (records
   const result = await crawlSite(browser, options(overrides), {
     onPage: async (record) => void records.push(record),
     onEvent: async (event) => void events.push(event),
+    onBrokenLinks: async (url, brokenLinks) => {
+      const record = records.find((r) => r.url === url);
+      if (!record) throw new Error(`onBrokenLinks for ${url}, which was not recorded`);
+      record.brokenLinks = brokenLinks;
+    },
     shouldStop: async () => shouldStop(records),
   });
   return { result, records, events, elapsedMs: Date.now() - started };
@@ -127,6 +132,14 @@ describe("a default crawl of the site", () => {
       { url: "/broken", status: 500, foundOn: ["/"] },
       { url: "/missing", status: 404, foundOn: ["/"] },
     ]);
+    // The start page was recorded before the pages it links: its list is completed afterwards.
+    const ofHome = byPath(run.records, "/").brokenLinks.map((l) => ({ url: path(l.url), status: l.status, reason: l.reason }));
+    expect(ofHome.sort((a, b) => a.url.localeCompare(b.url))).toEqual([
+      { url: "/api-area/", status: 401, reason: "HTTP 401" },
+      { url: "/broken", status: 500, reason: "HTTP 500" },
+      { url: "/missing", status: 404, reason: "HTTP 404" },
+    ]);
+    expect(byPath(run.records, "/about").brokenLinks).toEqual([]);
     const events = run.events.filter((e) => e.type === "link_broken");
     expect(events).toHaveLength(3);
     expect(events).toContainEqual({ type: "link_broken", url: `${origin}/missing`, foundOn: `${origin}/`, status: 404, detail: "HTTP 404" });
@@ -178,6 +191,36 @@ describe("limits", () => {
     const { records, result } = await crawl({ maxDepth: 1 });
     expect(visited(records)).toEqual(["/", ...LEVEL_1].sort());
     expect(result.stoppedBy).toBe("done");
+  });
+
+  it("checks the links beyond maxDepth without visiting them: HEAD only, robots.txt obeyed", async () => {
+    const { records, result, events } = await crawl({ maxDepth: 0 });
+    expect(visited(records)).toEqual(["/"]);
+    const broken = result.brokenLinks.map((b) => ({ url: path(b.url), status: b.status, reason: b.reason, foundOn: b.foundOn.map(path) }));
+    expect(broken.sort((a, b) => a.url.localeCompare(b.url))).toEqual([
+      { url: "/api-area/", status: 401, reason: "HTTP 401", foundOn: ["/"] },
+      { url: "/broken", status: 500, reason: "HTTP 500", foundOn: ["/"] },
+      { url: "/missing", status: 404, reason: "HTTP 404", foundOn: ["/"] },
+    ]);
+    expect(byPath(records, "/").brokenLinks.map((l) => path(l.url)).sort()).toEqual(["/api-area/", "/broken", "/missing"]);
+    expect(events.filter((e) => e.type === "link_broken")).toHaveLength(3);
+    const { requests } = await siteStats();
+    const linked = LEVEL_1.filter((p) => p !== "/private/open");
+    for (const p of linked) expect(requests, p).toContainEqual({ method: "HEAD", path: p });
+    // Checked, not visited: no page of level 1 was loaded, and nothing under the disallowed /private/ was asked for.
+    expect(requests.filter((r) => r.method === "GET" && LEVEL_1.includes(r.path))).toEqual([]);
+    expect(requests.filter((r) => r.path.startsWith("/private/") && r.path !== "/private/open")).toEqual([]);
+  });
+
+  it("checks the links of crawlPages too, and reports one that does not answer as unreachable", async () => {
+    const { records, result } = await crawl({ crawlPages: ["/dead-end"] });
+    expect(visited(records)).toEqual(["/dead-end"]);
+    const broken = result.brokenLinks.map((b) => ({ url: path(b.url), status: b.status, reason: b.reason }));
+    expect(broken.sort((a, b) => a.url.localeCompare(b.url))).toEqual([
+      { url: "/hang-up", status: null, reason: "unreachable (ERR_EMPTY_RESPONSE)" },
+      { url: "/missing", status: 404, reason: "HTTP 404" },
+    ]);
+    expect(byPath(records, "/dead-end").brokenLinks.map((l) => path(l.url)).sort()).toEqual(["/hang-up", "/missing"]);
   });
 
   it("maxPages 3 visits the start page and its first two links, and says so", async () => {

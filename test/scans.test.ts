@@ -31,6 +31,11 @@ describe("a scan through the API", () => {
     const home = scan.json.pages.find((p: { depth: number }) => p.depth === 0);
     expect(home).toMatchObject({ url: `${env.CRAWL_ORIGIN}/`, status: 200, title: "Home", heading: "Home", role: "anonymous" });
     expect(scan.json.pages.every((p: { depth: number }) => p.depth <= 1)).toBe(true);
+    // The home page is stored before the pages it links are visited; its broken links are completed
+    // afterwards, the one beyond maxPages (/api-area/) by a check that does not visit it.
+    const brokenOfHome = home.brokenLinks.map((l: { url: string; status: number }) => `${l.url.slice(env.CRAWL_ORIGIN.length)} ${l.status}`);
+    expect(brokenOfHome.sort()).toEqual(["/api-area/ 401", "/broken 500", "/missing 404"]);
+    expect(scan.json.brokenLinks).toBe(3);
 
     const key = new URL(home.screenshotUrl).pathname.slice("/artifacts/".length);
     const object = await env.ARTIFACTS.get(key);

@@ -31,7 +31,7 @@ export type TabSettings = {
 
 /** One page load in a tab: what its requests did. */
 export type Visit = {
-  kind: "page" | "form" | "robots" | "login";
+  kind: "page" | "form" | "robots" | "login" | "links";
   bytes: number;
   overBudget: boolean;
   blockedNavigation: string | null;
@@ -43,14 +43,16 @@ export type Visit = {
   failedRequests: { url: string; reason: string }[];
 };
 
-export type Tab = { page: Page; cdp: CDPSession; visit: Visit | null };
+/** `ownWindow`: the tab is the only one of its window (see openWindow), so it is always in front. */
+export type Tab = { page: Page; cdp: CDPSession; visit: Visit | null; ownWindow: boolean };
 
 /** Opens a prepared tab; `opened` receives it before it is prepared, so that stopping the crawl meanwhile closes it too. */
 export async function openTab(context: BrowserContext, settings: TabSettings, browserUserAgent: string, opened: (tab: Tab) => void): Promise<Tab> {
-  const page = await bounded(context.newPage(), STEP_TIMEOUT_MS, "opening a tab");
+  const windowed = await bounded(openWindow(context), STEP_TIMEOUT_MS, "opening a window").catch(() => null);
+  const page = windowed ?? (await bounded(context.newPage(), STEP_TIMEOUT_MS, "opening a tab"));
   try {
     const cdp = await bounded(page.createCDPSession(), STEP_TIMEOUT_MS, "opening a DevTools session");
-    const tab: Tab = { page, cdp, visit: null };
+    const tab: Tab = { page, cdp, visit: null, ownWindow: windowed !== null };
     opened(tab);
     page.setDefaultTimeout(STEP_TIMEOUT_MS);
     page.setDefaultNavigationTimeout(NAV_TIMEOUT_MS);
@@ -70,6 +72,28 @@ export async function openTab(context: BrowserContext, settings: TabSettings, br
   } catch (error) {
     await page.close().catch(() => {});
     throw error;
+  }
+}
+
+/**
+ * A page in a new window of the context. Headless Chromium paints only the front tab of a window,
+ * so puppeteer's page.screenshot() brings a tab to the front and takes one screenshot at a time
+ * per context; the only tab of its window is always in front, so its captures need neither and
+ * run in parallel (bench/README.md "4."). openTab falls back to an ordinary tab when a browser
+ * refuses to open windows.
+ */
+async function openWindow(context: BrowserContext): Promise<Page> {
+  const browser = context.browser();
+  const session = await browser.target().createCDPSession();
+  try {
+    const { targetId } = await session.send("Target.createTarget", { url: "about:blank", browserContextId: context.id, newWindow: true });
+    // Puppeteer keeps a target's id internal; it is the CDP targetId.
+    const target = await browser.waitForTarget((t) => (t as unknown as { _targetId?: string })._targetId === targetId, { timeout: STEP_TIMEOUT_MS });
+    const page = await target.page();
+    if (!page) throw new Error("the new window has no page");
+    return page;
+  } finally {
+    await session.detach().catch(() => {});
   }
 }
 
@@ -137,8 +161,9 @@ function watchTab(tab: Tab, settings: TabSettings) {
 /** Counts a page's bytes; `declared` checks a Content-Length before the body arrives without counting it twice. */
 function countBytes(tab: Tab, bytes: number, declared: boolean, maxBytesPerPage: number) {
   const visit = tab.visit;
-  // Signing in must finish whatever the login page weighs; it is not a page of the scan.
-  if (!visit || visit.overBudget || visit.kind === "login") return;
+  // Signing in must finish whatever the login page weighs; it is not a page of the scan. Link
+  // checks read no body (HEAD, or a GET left unread).
+  if (!visit || visit.overBudget || visit.kind === "login" || visit.kind === "links") return;
   if (!declared) visit.bytes += bytes;
   if ((declared ? visit.bytes + bytes : visit.bytes) <= maxBytesPerPage) return;
   visit.overBudget = true;

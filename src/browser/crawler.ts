@@ -11,11 +11,14 @@
 // - Breadth first, level by level, links in page order: the set of pages a crawl visits is the
 //   same on every run for the same site and limits. maxDepth counts the start page as 0;
 //   maxPages counts page records. Links are followed from pages that answered < 400 only.
-// - A link is broken when visiting it answers 4xx/5xx or does not answer. Links the crawl does
-//   not visit (beyond maxDepth or maxPages, disallowed by robots.txt, sign-out links) are not
-//   checked: the limits bound the load a scan puts on a site. Every (page, broken link) pair is
-//   reported once as a `link_broken` event; a page's record lists the broken links already
-//   known when it is recorded, and the result lists them all with the pages they were found on.
+// - A link is broken when visiting it answers 4xx/5xx or does not answer. Same-origin links the
+//   crawl does not visit (beyond maxDepth or maxPages, or not among crawlPages) are checked once
+//   the pages are done, within the time budget, up to MAX_LINK_CHECKS: HEAD (GET where HEAD is
+//   refused), a redirect counting as an answer. Links disallowed by robots.txt and sign-out
+//   links are never requested. Every (page, broken link) pair is reported once as a
+//   `link_broken` event; a page's record lists the broken links known when it is recorded, and
+//   `onBrokenLinks` brings it up to date when more are found later (a page is recorded before
+//   the pages it links); the result lists them all with the pages they were found on.
 // - Credentials go to the scan's own origin only: headers and the cookie credential are added
 //   by request interception to same-origin requests (redirect hops are intercepted one by one);
 //   with credentials, requests to other origins carry no Cookie header at all (cookies are not
@@ -34,7 +37,7 @@ import type { Browser, BrowserContext } from "@cloudflare/puppeteer";
 import * as z from "zod";
 import { authFrom, redact, redactText, type Auth } from "./crawl-credentials";
 import { login, type LoginContext } from "./crawl-login";
-import { emptyRecord, fetchRobots, fillAndSubmit, loadPage } from "./crawl-page";
+import { checkLinks, emptyRecord, fetchRobots, fillAndSubmit, loadPage, type LinkCheck } from "./crawl-page";
 import { bounded, firstLine, openTab, STEP_TIMEOUT_MS, unique, type Tab, type TabSettings } from "./crawl-tab";
 import { CRAWLER_TOKEN } from "./devices";
 import { formSignature, refusal, type FormRecord, type RawForm } from "./forms";
@@ -50,6 +53,7 @@ const STOP_POLL_MS = 1000;
 const BUDGET_GRACE_MS = 3000;
 const MAX_FORMS_SUBMITTED_PER_PAGE = 3;
 const MAX_REFERRERS = 20;
+const MAX_LINK_CHECKS = 500;
 const SIGN_OUT = /(^|[/_.-])(log|sign)[-_]?(out|off)([/_.?-]|$)/i;
 
 // ---------------------------------------------------------------------------------------------
@@ -126,8 +130,8 @@ export type PageRecord = {
   heading: string | null;
   loadMs: number;
   links: { url: string; sameOrigin: boolean }[];
-  /** Broken links of this page already known when it was recorded (every pair also comes as a link_broken event). */
-  brokenLinks: { url: string; status: number | null; reason: string }[];
+  /** Broken links of this page known when it was recorded; CrawlHooks.onBrokenLinks gives the complete list later. */
+  brokenLinks: BrokenLinkOfPage[];
   consoleErrors: string[];
   failedRequests: { url: string; reason: string }[];
   forms: FormRecord[];
@@ -145,11 +149,17 @@ export type CrawlHooks = {
   /** Called once per page, never concurrently with another hook. */
   onPage(record: PageRecord): Promise<void>;
   onEvent(event: CrawlEvent): Promise<void>;
+  /**
+   * The complete broken links of a page recorded earlier, called once per page whose list grew
+   * after its record (its URL as in the record). Called after the page's onPage, never concurrently with another hook.
+   */
+  onBrokenLinks(pageUrl: string, brokenLinks: BrokenLinkOfPage[]): Promise<void>;
   /** Polled at most once a second, between pages and while pages load. */
   shouldStop(): Promise<boolean>;
 };
 
-export type BrokenLink = { url: string; status: number | null; reason: string; foundOn: string[] };
+export type BrokenLinkOfPage = { url: string; status: number | null; reason: string };
+export type BrokenLink = BrokenLinkOfPage & { foundOn: string[] };
 
 export type CrawlResult = {
   pagesVisited: number;
@@ -191,6 +201,9 @@ class Crawl {
   private readonly referrers = new Map<string, string[]>();
   private readonly reportedPairs = new Set<string>();
   private readonly broken = new Map<string, BrokenLink>();
+  /** Each recorded page's broken links (the record's own list), and the pages whose list grew after their record. */
+  private readonly brokenOfPage = new Map<string, BrokenLinkOfPage[]>();
+  private readonly grownAfterRecord = new Set<string>();
   private readonly submittedForms = new Set<string>();
   private recorded = 0;
   private startedPages = 0;
@@ -231,6 +244,10 @@ class Crawl {
       clearInterval(watchdog);
       await Promise.all([...this.tabs].map((tab) => tab.page.close().catch(() => {})));
       await this.context?.close().catch(() => {});
+    }
+    for (const page of this.grownAfterRecord) {
+      const links = (this.brokenOfPage.get(page) ?? []).map((l) => ({ ...l, url: this.redact(l.url), reason: this.redact(l.reason) }));
+      void this.enqueueHook(() => this.hooks.onBrokenLinks(this.redact(page), links));
     }
     await this.hookChain;
     if (this.fatal) throw this.fatal;
@@ -297,6 +314,32 @@ class Crawl {
       }
       if (next.length > 0 && this.startedPages >= this.options.maxPages) this.stopReason ??= "maxPages";
       level = next;
+    }
+    if (!this.aborted && (this.stopReason === null || this.stopReason === "maxPages")) await this.checkUnvisitedLinks();
+  }
+
+  /** Checks the same-origin links of recorded pages that were not visited, in the order found. */
+  private async checkUnvisitedLinks() {
+    const urls: string[] = [];
+    for (const url of this.referrers.keys()) {
+      if (urls.length >= MAX_LINK_CHECKS) break;
+      if (this.outcomes.has(url) || this.refusalFor(url) || !judgeUrl(this.options.policy, url).allowed) continue;
+      urls.push(url);
+    }
+    if (urls.length === 0 || Date.now() >= this.deadline) return;
+    let checks: LinkCheck[];
+    try {
+      const tab = this.tabs.values().next().value ?? (await this.openTab());
+      checks = await checkLinks(tab, urls, this.startUrl, this.tabSettings);
+    } catch (error) {
+      // The pages are recorded; a link check that cannot finish (stop, budget, a broken tab) leaves its links unjudged.
+      if (!this.aborted && isBrowserFault(error) && !this.browser.connected) this.fail(new BrowserFault(`the browser went away while checking links: ${firstLine(error)}`));
+      return;
+    }
+    for (const check of checks) {
+      const broken = check.error !== null || (check.status ?? 0) >= 400;
+      const reason = check.error !== null ? `unreachable (${check.error.replace(/^net::/, "")})` : broken ? `HTTP ${check.status}` : "";
+      this.resolve(check.url, { broken, status: check.status, reason });
     }
   }
 
@@ -366,37 +409,42 @@ class Crawl {
       this.seen.add(record.finalUrl);
       if (!this.outcomes.has(record.finalUrl)) this.resolve(record.finalUrl, outcome);
     }
+    this.brokenOfPage.set(record.url, record.brokenLinks);
     for (const link of record.links) {
       if (!link.sameOrigin) continue;
       const list = this.referrers.get(link.url) ?? [];
       if (list.length < MAX_REFERRERS && !list.includes(record.url)) list.push(record.url);
       this.referrers.set(link.url, list);
       const known = this.outcomes.get(link.url);
-      if (known?.broken) {
-        record.brokenLinks.push({ url: link.url, status: known.status, reason: known.reason });
-        this.reportPair(record.url, link.url, known);
-      }
+      if (known?.broken) this.reportPair(record.url, link.url, known);
     }
     this.recorded++;
     const safe = redact(record, this.auth.secrets);
-    await this.emitPage(safe);
+    // A copy of the list as it is now: later finds reach the caller through onBrokenLinks.
+    await this.emitPage({ ...safe, brokenLinks: [...safe.brokenLinks] });
     return { depth: item.depth, follow: visited.follow };
   }
 
   private resolve(url: string, outcome: Outcome) {
     this.outcomes.set(url, outcome);
     if (!outcome.broken) return;
-    for (const referrer of this.referrers.get(url) ?? []) this.reportPair(referrer, url, outcome);
+    for (const referrer of this.referrers.get(url) ?? []) {
+      // Referrers are recorded pages: their records have gone out without this link.
+      if (this.reportPair(referrer, url, outcome)) this.grownAfterRecord.add(referrer);
+    }
   }
 
-  private reportPair(page: string, link: string, outcome: Outcome) {
+  /** Reports a broken link of a page once; false when it was already reported. */
+  private reportPair(page: string, link: string, outcome: Outcome): boolean {
     const key = `${page}\n${link}`;
-    if (this.reportedPairs.has(key)) return;
+    if (this.reportedPairs.has(key)) return false;
     this.reportedPairs.add(key);
+    this.brokenOfPage.get(page)?.push({ url: link, status: outcome.status, reason: outcome.reason });
     const entry = this.broken.get(link) ?? { url: link, status: outcome.status, reason: outcome.reason, foundOn: [] };
     if (entry.foundOn.length < MAX_REFERRERS) entry.foundOn.push(page);
     this.broken.set(link, entry);
     void this.emit({ type: "link_broken", url: link, foundOn: page, status: outcome.status, detail: outcome.reason });
+    return true;
   }
 
   private async recordWithoutVisit(item: Item, error: string) {
@@ -523,8 +571,12 @@ class Crawl {
     this.abort();
   }
 
+  private redact(text: string): string {
+    return redactText(text, this.auth.secrets);
+  }
+
   private emit(event: CrawlEvent): Promise<void> {
-    const r = (text: string) => redactText(text, this.auth.secrets);
+    const r = (text: string) => this.redact(text);
     const safe: CrawlEvent = { ...event, url: r(event.url), ...(event.detail === undefined ? {} : { detail: r(event.detail) }) };
     if (safe.type === "link_broken") safe.foundOn = r(safe.foundOn);
     return this.enqueueHook(() => this.hooks.onEvent(safe));

@@ -1,7 +1,7 @@
 import { and, asc, count, desc, eq, gt, inArray, sql } from "drizzle-orm";
 import type { Scope } from "../auth/tenancy";
 import type { PageQuery } from "../schemas/common";
-import type { CrawlStatus, SettledCrawlStatus } from "../schemas/crawls";
+import type { CrawlPageDetails, CrawlStatus, SettledCrawlStatus } from "../schemas/crawls";
 import type { Db } from "./client";
 import { inScope, offsetOf } from "./scope";
 import { crawlCredentials, crawlEvents, crawlPages, crawls } from "./schema";
@@ -79,6 +79,14 @@ export async function upsertCrawlPage(db: Db, row: CrawlPageRow) {
       target: [crawlPages.crawlId, crawlPages.role, crawlPages.url],
       set: { finalUrl: row.finalUrl, status: row.status, title: row.title, loadMs: row.loadMs, details: row.details, screenshotKey: row.screenshotKey, error: row.error },
     });
+}
+
+/** Replaces a recorded page's broken links (found after the page was recorded), leaving the rest of its details. */
+export async function setCrawlPageBrokenLinks(db: Db, key: { crawlId: string; role: string; url: string }, brokenLinks: CrawlPageDetails["brokenLinks"]) {
+  await db
+    .update(crawlPages)
+    .set({ details: sql`json_set(${crawlPages.details}, '$.brokenLinks', json(${JSON.stringify(brokenLinks)}))` })
+    .where(and(eq(crawlPages.crawlId, key.crawlId), eq(crawlPages.role, key.role), eq(crawlPages.url, key.url)));
 }
 
 export async function listCrawlPages(db: Db, crawlId: string) {

@@ -11,6 +11,7 @@ import {
   listCrawlPages,
   markCrawlRunning,
   setBrokenLinkCount,
+  setCrawlPageBrokenLinks,
   settleCrawl,
   upsertCrawlPage,
   type CrawlRow,
@@ -98,6 +99,7 @@ export async function executeCrawl(deps: CrawlExecutorDeps, crawlId: string): Pr
               await recordPage(deps, crawlId, role.label, page);
             },
             onEvent: (event) => recordEvent(deps, crawlId, event.type, eventData(role.label, event)),
+            onBrokenLinks: (url, links) => setCrawlPageBrokenLinks(db, { crawlId, role: role.label, url }, links),
             shouldStop: async () => {
               if (Date.now() - lastAlive > ALIVE_EVERY_MS) {
                 lastAlive = Date.now();
