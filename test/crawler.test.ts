@@ -421,3 +421,20 @@ describe("devices", () => {
     expect(desktopAgent).not.toMatch(/Mobile/);
   });
 });
+
+describe("what interception cannot see", () => {
+  it("a page's workers and frames cannot reach what the page may not", async () => {
+    await fetch(`${other}/__reset`);
+    const { records } = await crawl({ crawlPages: ["/workers"] });
+    const [page] = records;
+    expect(page.title).toBe("worker: socket blocked, fetch failed; service worker refused; shared worker refused");
+    // The dedicated worker's fetch went through the page's request guard and was refused there.
+    expect(page.failedRequests).toContainEqual({ url: expect.stringMatching(/^http:\/\/localhost:\d+\/worker-fetch$/), reason: expect.stringMatching(/^blocked: localhost/) });
+    const { requests } = await siteStats();
+    expect(requests.map((r) => r.path)).toContain("/assets/probe-worker.js");
+    expect(requests.map((r) => r.path)).not.toContain("/assets/probe-shared.js");
+    expect(requests.map((r) => r.path)).not.toContain("/probe-sw.js");
+    // Nothing reached the other origin: no socket of the worker or the iframe, no fetch of a shared or service worker.
+    expect((await otherLog()).filter((r) => !r.path.startsWith("/pixel.png"))).toEqual([]);
+  });
+});

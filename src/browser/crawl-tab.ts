@@ -9,7 +9,7 @@ import { emulateDevice, type Device } from "./devices";
 import { isSameOrigin, normalizeUrl } from "./url-normalize";
 import { judgeUrl, type UrlPolicy } from "./url-policy";
 import { withTimeout } from "../timeouts";
-import { confineWebSockets } from "./websocket-guard";
+import { guardPage } from "./page-guard";
 
 export const NAV_TIMEOUT_MS = 15_000;
 export const STEP_TIMEOUT_MS = 10_000;
@@ -62,7 +62,7 @@ export async function openTab(context: BrowserContext, settings: TabSettings, br
         page.setBypassServiceWorker(true),
         page.setRequestInterception(true),
         cdp.send("Network.enable"),
-        confineWebSockets(page),
+        guardPage(page, cdp),
       ]),
       STEP_TIMEOUT_MS,
       "preparing a tab",
