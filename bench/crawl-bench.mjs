@@ -16,7 +16,7 @@ import { killChromium, killOwnWrangler, processTreePids, sampleProcesses, worker
 
 /**
  * deep = 6 tabs, 600 s budget (src/schemas/crawls.ts SCAN_MODE_DEFAULTS); the limits are the request's.
- * One round (ours, baseline with screenshots, baseline without) takes ~2.5 min on this two-core
+ * One round (ours and the three baselines) takes ~3.5 min on this two-core
  * machine, so one round by default; BENCH_CRAWL_REPEATS=3 gives medians of 3, in rotating order.
  */
 export const CRAWL = {

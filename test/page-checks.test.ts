@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { env } from "cloudflare:workers";
-import { bootTenant, call } from "./helpers/api";
+import { bootTenant, call, createSuiteWithCase } from "./helpers/api";
 
 describe("the page-check steps", () => {
   it("pass on a clean page and fail, naming what is wrong, on console errors and broken links", async () => {
@@ -22,5 +22,22 @@ describe("the page-check steps", () => {
     expect(byName["broken links"].reason).toMatch(/^Step 2 \(expectNoBrokenLinks\): 2 broken same-origin link\(s\): /);
     expect(byName["broken links"].reason).toContain(`${env.CRAWL_ORIGIN}/missing (404)`);
     expect(byName["broken links"].reason).toContain(`${env.CRAWL_ORIGIN}/broken (500)`);
+  });
+});
+
+describe("a test run's browser", () => {
+  it("runs no service or shared worker, whose requests would escape the URL policy", async () => {
+    const t = await bootTenant();
+    await fetch(`${env.CRAWL_OTHER_ORIGIN}/__reset`);
+    await createSuiteWithCase(t.ciToken, t.projectId, [
+      { action: "goto", url: `${env.CRAWL_ORIGIN}/workers` },
+      // Test runs leave WebSockets alone (an app may need a third party's); the worker's fetch of "localhost" is refused.
+      { action: "expectTitle", title: "worker: socket attempted, fetch failed; service worker refused; shared worker refused" },
+    ]);
+    const run = await call("POST", "/ci/trigger", { token: t.ciToken, body: { wait: true } });
+    expect(run.json.results, run.text).toMatchObject([{ status: "passed" }]);
+    const reached = ((await (await fetch(`${env.CRAWL_OTHER_ORIGIN}/__log`)).json()) as { path: string }[]).map((r) => r.path);
+    expect(reached).not.toContain("/sw-fetch");
+    expect(reached).not.toContain("/shared-fetch");
   });
 });

@@ -9,6 +9,7 @@
 //   A crawl loses nothing by it: pages are loaded bypassing service workers anyway.
 // The page guard is installed in every frame before any script of the page runs; the worker
 // guard in each dedicated worker before its script runs, while it waits for the debugger.
+// Test runs refuse service and shared workers too, and leave WebSockets alone (see below).
 import type { CDPSession, Page } from "@cloudflare/puppeteer";
 
 /** Runs in a page or a worker: no named inner functions (see targets.ts). */
@@ -42,10 +43,19 @@ const refuseOutsideWorkers = () => {
   }
 };
 
+/** A scan's page: WebSockets to its own host only, in the page and its dedicated workers; no service or shared workers. */
 export async function guardPage(page: Page, cdp: CDPSession): Promise<void> {
   await page.evaluateOnNewDocument(confineWebSockets);
-  await page.evaluateOnNewDocument(refuseOutsideWorkers);
+  await refuseWorkersOutsidePage(page);
   await guardDedicatedWorkers(cdp);
+}
+
+/**
+ * A test run's page: no service or shared workers (as Playwright's `serviceWorkers: "block"`),
+ * WebSockets left alone, since an app under test may need a third party's.
+ */
+export async function refuseWorkersOutsidePage(page: Page): Promise<void> {
+  await page.evaluateOnNewDocument(refuseOutsideWorkers);
 }
 
 const WORKER_GUARD = `(${confineWebSockets.toString()})()`;
