@@ -295,13 +295,13 @@ export function printCrawls(c) {
       ` browser ${list(ours, (x) => (x.browserLaunched ? "launched" : "reused"))}; other browsers open ${list(ours, (x) => (x.otherBrowsers ? `${x.otherBrowsers} (Σ RSS ${mb(x.otherBrowsersPeakRssBytes)} MB)` : "0"))}`,
   );
   const rounds = c.runs.ours.map((_, i) => `${KINDS.map((k) => `${k.key} ${c.runs[k.key][i].load1m.before} → ${c.runs[k.key][i].load1m.after}`).join(", ")}`);
-  console.log(`   1-min load average at the start → end of each crawl (2 cores; other work on the machine slows the serialised captures): ${rounds.join("; ")}`);
+  console.log(`   1-min load average at the start → end of each crawl (2 cores; other work on the machine slows the captures): ${rounds.join("; ")}`);
   const shots = c.runs.baselineScreenshots;
   const fast = c.runs.baselineFast;
   const kbOf = (x) => `${Math.round(x.screenshotBytesMedian / 1024)} KB`;
   console.log(`   PNG median (same 1280 px pages): ours ${list(ours, kbOf)}; baseline ${list(shots, kbOf)}; baseline with optimizeForSpeed ${list(fast, kbOf)}`);
   console.log(
-    `   baseline screenshots (one at a time per browser, in both): bringToFront + capture median ${list(shots, (x) => `${x.medianMs.capture} ms`)}` +
+    `   baseline screenshots (puppeteer: one at a time per browser): bringToFront + capture median ${list(shots, (x) => `${x.medianMs.capture} ms`)}` +
       ` (bringToFront ${list(shots, (x) => `${x.medianMs.bringToFront} ms`)}), Σ ${list(shots, (x) => `${round(x.captureSeconds, 1)} s`)} of ${list(shots, (x) => `${round(x.seconds, 1)} s`)}; PNG median ${list(shots, (x) => `${Math.round(x.screenshotBytesMedian / 1024)} KB`)}`,
   );
   console.log("   Σ RSS counts a page shared by several processes once in each (the Chromium binary, fork-shared memory): it overstates; RssAnon is closer to what they allocated.");
