@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// `npm run demo`: the main job end to end on the local stack (see scripts/demo.sh for a fresh machine).
+// `npm run demo`: the main job end to end on the local stack (see scripts/demo.sh for a fresh machine):
+// a CI trigger that scans the demo site in Chromium, then runs the project's suite, and waits.
 import { api, bootstrapDemo, freePort, startFixtureSite, startWorker } from "./local-stack.mjs";
 
 const portArg = process.argv.indexOf("--port");
@@ -14,9 +15,11 @@ try {
   console.log(`worker        ${worker.origin} (wrangler dev, local bindings)`);
   const { org, project, ciToken } = await bootstrapDemo(worker.origin, site.origin);
   console.log(`organization  ${org.id}\nproject       ${project.id}\nCI token      ${ciToken.slice(0, 12)}… (shown once)`);
-  console.log("trigger       POST /api/v1/ci/trigger {\"wait\": true} …");
+  // crawl: true scans the site first (fillForms: through its form too), then runs the suite.
+  const body = { wait: true, crawl: true, fillForms: true };
+  console.log(`trigger       POST /api/v1/ci/trigger ${JSON.stringify(body)} …`);
   const started = Date.now();
-  const run = await api(worker.origin, "POST", "/ci/trigger", { token: ciToken, body: { wait: true } });
+  const run = await api(worker.origin, "POST", "/ci/trigger", { token: ciToken, body });
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
   if (!run.json?.runId) throw new Error(`trigger failed: ${run.status} ${run.text}`);
   console.log(`\nHTTP ${run.status} after ${seconds} s: run ${run.json.runId} ${run.json.status.toUpperCase()}`);
@@ -24,6 +27,21 @@ try {
   for (const r of run.json.results) console.log(`  ${r.status === "passed" ? "✓" : "✗"} ${r.caseName} (${r.durationMs} ms)${r.reason ? `: ${r.reason}` : ""}`);
   console.log(`run page      ${run.json.url}`);
   if (run.status !== 200) exitCode = 1;
+
+  const scans = await api(worker.origin, "GET", `/projects/${project.id}/crawls`, { token: ciToken });
+  const scan = scans.json?.items?.[0] && (await api(worker.origin, "GET", `/crawls/${scans.json.items[0].id}`, { token: ciToken })).json;
+  if (!scan) throw new Error(`no scan found: ${scans.status} ${scans.text}`);
+  console.log(`\nscan          ${scan.id} ${scan.status.toUpperCase()}: ${scan.pagesVisited} pages, ${scan.brokenLinks} broken links`);
+  for (const p of scan.pages) {
+    const path = p.url.slice(site.origin.length) || "/";
+    const errors = p.consoleErrors.length ? `, ${p.consoleErrors.length} console error(s): ${p.consoleErrors[0]}` : "";
+    console.log(`  ${p.status ?? "—"} ${path} "${p.title}" (${p.loadMs} ms, ${p.forms.length} form(s)${errors})`);
+  }
+  const shot = scan.pages.find((p) => p.screenshotUrl)?.screenshotUrl;
+  if (shot) console.log(`screenshot    ${shot}`);
+  // The demo site logs no errors: one here means a page function broke in wrangler's bundle
+  // (names kept by esbuild's keepNames), which the vitest pool's transform does not show.
+  if (scan.status !== "completed" || scan.pages.some((p) => p.consoleErrors.length > 0)) exitCode = 1;
 } catch (error) {
   console.error(error instanceof Error ? error.message : error);
   exitCode = 1;

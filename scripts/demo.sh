@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job on a fresh machine: install, apply local migrations, start the Worker with
 # every local binding, serve a demo site on 127.0.0.1, create an organization, a project and
-# a CI token, trigger a run with wait: true, print the result and the run link, clean up.
+# a CI token, trigger a run with wait: true that scans the site first, print the run and the
+# scan, clean up.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install.sh
