@@ -135,12 +135,18 @@ async function takeScreenshot(tab: Tab, settings: TabSettings): Promise<Uint8Arr
   // A clip is in CSS pixels, its scale the image's pixels per CSS pixel, whatever the device's ratio.
   const clip = { x: 0, y: 0, width: viewport.width, height: Math.max(1, Math.min(height, SCREENSHOT_MAX_HEIGHT)), scale: 1 };
   if (tab.ownWindow) {
-    const { data } = await bounded(
-      tab.cdp.send("Page.captureScreenshot", { format: "png", clip, captureBeyondViewport: true, optimizeForSpeed: true }),
-      STEP_TIMEOUT_MS,
-      "taking a screenshot",
-    );
-    return new Uint8Array(Buffer.from(data, "base64"));
+    try {
+      const { data } = await bounded(
+        tab.cdp.send("Page.captureScreenshot", { format: "png", clip, captureBeyondViewport: true, optimizeForSpeed: true }),
+        STEP_TIMEOUT_MS,
+        "taking a screenshot",
+      );
+      return new Uint8Array(Buffer.from(data, "base64"));
+    } catch (error) {
+      // A browser that paints its windows otherwise than measured here: this tab captures as an ordinary one from now on.
+      if (!/took longer than/.test(firstLine(error))) throw error;
+      tab.ownWindow = false;
+    }
   }
   const png = await bounded(
     tab.page.screenshot({ type: "png", clip, captureBeyondViewport: true, optimizeForSpeed: true }),
