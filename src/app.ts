@@ -12,7 +12,7 @@ import { opsRouter } from "./routes/ops";
 import { jsonBody } from "./middleware/json-body";
 import { d1Session } from "./middleware/d1-session";
 import { requireToken } from "./middleware/auth";
-import { idempotency } from "./middleware/idempotency";
+import { documentIdempotencyKey, idempotency } from "./middleware/idempotency";
 import { orgsRouter } from "./routes/orgs";
 import { projectsRouter } from "./routes/projects";
 import { tokensRouter } from "./routes/tokens";
@@ -66,11 +66,17 @@ export function createApp() {
     scheme: "bearer",
     description: "An org key or a project CI token (aegis_…); POST /orgs takes the operator's ADMIN_TOKEN.",
   });
-  app.doc31("/api/v1/openapi.json", (c) => ({
-    openapi: "3.1.0",
-    info: { title: "Aegis edge test-automation API", version: "1.0.0" },
-    servers: [{ url: new URL(c.req.url).origin }],
-  }));
+  app.get("/api/v1/openapi.json", (c) =>
+    c.json(
+      documentIdempotencyKey(
+        app.getOpenAPI31Document({
+          openapi: "3.1.0",
+          info: { title: "Aegis edge test-automation API", version: "1.0.0" },
+          servers: [{ url: new URL(c.req.url).origin }],
+        }),
+      ),
+    ),
+  );
 
   app.notFound((c) => c.json(errorBody(new ApiError(404, "not_found", `No route for ${c.req.method} ${c.req.path}`)), 404));
   app.onError((error, c) => answerError(error, c));

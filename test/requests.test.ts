@@ -178,5 +178,11 @@ describe("routing", () => {
     const trigger = res.json.paths["/api/v1/ci/trigger"].post;
     expect(Object.keys(trigger.responses)).toEqual(expect.arrayContaining(["200", "202", "422", "502", "504"]));
     expect(JSON.stringify(trigger.requestBody)).toContain("githubPrNumber");
+    // Every POST says it takes an Idempotency-Key, as the middleware honours it on every POST.
+    const posts = Object.entries(res.json.paths as Record<string, { post?: { parameters?: { $ref?: string }[] } }>).filter(([, item]) => item.post);
+    expect(posts.length).toBeGreaterThan(5);
+    for (const [path, item] of posts) expect(item.post!.parameters, path).toContainEqual({ $ref: "#/components/parameters/IdempotencyKey" });
+    expect(res.json.components.parameters.IdempotencyKey).toMatchObject({ name: "Idempotency-Key", in: "header", required: false, schema: { maxLength: 255 } });
+    expect(res.json.paths["/api/v1/ci/runs/{runId}"].get.parameters ?? []).not.toContainEqual({ $ref: "#/components/parameters/IdempotencyKey" });
   });
 });

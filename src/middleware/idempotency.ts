@@ -12,6 +12,7 @@ import { systemClock } from "../services/clock";
 import {
   beginIdempotentRequest,
   finishIdempotentRequest,
+  MAX_KEY_LENGTH,
   parseIdempotencyKey,
   recordStartedRun,
   requestFingerprint,
@@ -21,6 +22,27 @@ import {
 
 export const IDEMPOTENCY_KEY_HEADER = "Idempotency-Key";
 export const REPLAYED_HEADER = "Idempotent-Replayed";
+
+type OpenApiDocument = { paths?: Record<string, { post?: { parameters?: unknown[]; responses?: Record<string, unknown> } }>; components?: { parameters?: Record<string, unknown> } };
+
+/** Adds the header this middleware reads to every POST of the OpenAPI document: no route schema declares it. */
+export function documentIdempotencyKey<D extends OpenApiDocument>(doc: D): D {
+  doc.components = { ...doc.components, parameters: { ...doc.components?.parameters, IdempotencyKey: IDEMPOTENCY_KEY_PARAMETER } };
+  for (const item of Object.values(doc.paths ?? {})) {
+    if (item.post) item.post.parameters = [...(item.post.parameters ?? []), { $ref: "#/components/parameters/IdempotencyKey" }];
+  }
+  return doc;
+}
+
+const IDEMPOTENCY_KEY_PARAMETER = {
+  name: IDEMPOTENCY_KEY_HEADER,
+  in: "header",
+  required: false,
+  schema: { type: "string", minLength: 1, maxLength: MAX_KEY_LENGTH, pattern: "^[\\x20-\\x7e]+$" },
+  description:
+    `Makes the POST safe to retry: for 24 hours the same key with the same request (method, path, body) answers the first response again, ` +
+    `with ${REPLAYED_HEADER}: true; with another request, 422; while the first is still in flight, 409. Scoped to the caller's token.`,
+};
 /** The one route whose caller is not known yet when this runs (see app.ts). */
 const ADMIN_PATH = "/api/v1/orgs";
 
