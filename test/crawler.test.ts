@@ -427,7 +427,7 @@ describe("what interception cannot see", () => {
     await fetch(`${other}/__reset`);
     const { records } = await crawl({ crawlPages: ["/workers"] });
     const [page] = records;
-    expect(page.title).toBe("worker: socket blocked, fetch failed; service worker refused; shared worker refused");
+    expect(page.title).toBe("worker: socket blocked, private socket blocked, fetch failed; page private socket blocked; service worker refused; shared worker refused");
     // The dedicated worker's fetch went through the page's request guard and was refused there.
     expect(page.failedRequests).toContainEqual({ url: expect.stringMatching(/^http:\/\/localhost:\d+\/worker-fetch$/), reason: expect.stringMatching(/^blocked: localhost/) });
     const { requests } = await siteStats();

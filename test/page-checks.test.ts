@@ -26,18 +26,22 @@ describe("the page-check steps", () => {
 });
 
 describe("a test run's browser", () => {
-  it("runs no service or shared worker, whose requests would escape the URL policy", async () => {
+  it("applies the URL policy to WebSockets of the page and its workers, and runs no service or shared worker", async () => {
     const t = await bootTenant();
     await fetch(`${env.CRAWL_OTHER_ORIGIN}/__reset`);
     await createSuiteWithCase(t.ciToken, t.projectId, [
       { action: "goto", url: `${env.CRAWL_ORIGIN}/workers` },
-      // Test runs leave WebSockets alone (an app may need a third party's); the worker's fetch of "localhost" is refused.
-      { action: "expectTitle", title: "worker: socket attempted, fetch failed; service worker refused; shared worker refused" },
+      // An app may need a third party's WebSocket (127.0.0.1 is allowed here), never one to a refused address ("localhost").
+      {
+        action: "expectTitle",
+        title: "worker: socket attempted, private socket blocked, fetch failed; page private socket blocked; service worker refused; shared worker refused",
+      },
     ]);
     const run = await call("POST", "/ci/trigger", { token: t.ciToken, body: { wait: true } });
     expect(run.json.results, run.text).toMatchObject([{ status: "passed" }]);
     const reached = ((await (await fetch(`${env.CRAWL_OTHER_ORIGIN}/__log`)).json()) as { path: string }[]).map((r) => r.path);
-    expect(reached).not.toContain("/sw-fetch");
-    expect(reached).not.toContain("/shared-fetch");
+    expect(reached).toContain("/worker-socket");
+    expect(reached.filter((path) => /private-socket|-fetch$/.test(path))).toEqual([]);
+    expect(reached).not.toContain("/shared-socket");
   });
 });

@@ -1,10 +1,11 @@
 // One test case in a fresh browser context (no cookies or storage leak between cases), with
-// every request the page makes checked against the URL policy, and no service or shared worker
-// (they run beyond that check). The page and context are closed in finally on every path.
+// every request the page makes checked against the URL policy, its WebSockets too, and no
+// service or shared worker (they run beyond that check). The page and context are closed in
+// finally on every path.
 import type { Browser, Page } from "@cloudflare/puppeteer";
 import type { Step } from "../schemas/steps";
 import { runSteps, type CaseOutcome, type StepContext } from "./step-runner";
-import { refuseWorkersOutsidePage } from "./page-guard";
+import { guardPage } from "./page-guard";
 import { judgeUrl, type UrlPolicy } from "./url-policy";
 
 const VIEWPORT = { width: 1280, height: 800 };
@@ -25,7 +26,8 @@ export async function runCaseInFreshContext(
     page = await context.newPage();
     await page.setViewport(VIEWPORT);
     await guardRequests(page, options.policy);
-    await refuseWorkersOutsidePage(page); // their requests would not pass guardRequests
+    // What guardRequests cannot see: WebSockets, service and shared workers (page-guard.ts).
+    await guardPage(page, await page.createCDPSession(), { policy: options.policy, ownHostOnly: false });
     const consoleErrors: string[] = [];
     page.on("console", (message) => {
       // The browser's own favicon request is not the page's doing.

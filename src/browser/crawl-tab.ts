@@ -62,7 +62,7 @@ export async function openTab(context: BrowserContext, settings: TabSettings, br
         page.setBypassServiceWorker(true),
         page.setRequestInterception(true),
         cdp.send("Network.enable"),
-        guardPage(page, cdp),
+        guardPage(page, cdp, { policy: settings.policy, ownHostOnly: true }),
       ]),
       STEP_TIMEOUT_MS,
       "preparing a tab",

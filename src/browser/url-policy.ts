@@ -27,43 +27,30 @@ export function judgeUrl(policy: UrlPolicy, raw: string): UrlVerdict {
   return { allowed: true };
 }
 
-const PRIVATE_NAMES = new Set(["localhost", "metadata.google.internal", "metadata", "instance-data"]);
-
+/**
+ * Whether a host (lowercase, an IPv6 address without brackets) is private, loopback,
+ * link-local, multicast or a metadata name. Self-contained, without named inner functions:
+ * page-guard.ts injects its source into pages and workers, to judge their WebSockets by the
+ * same rules (wrangler's bundle would wrap a named inner function in a helper they lack).
+ */
 export function isPrivateHost(host: string): boolean {
-  if (PRIVATE_NAMES.has(host) || host.endsWith(".localhost") || host.endsWith(".local") || host.endsWith(".internal")) return true;
-  const v4 = parseIPv4(host);
-  if (v4) return isPrivateIPv4(v4);
-  if (host.includes(":")) return isPrivateIPv6(host);
-  return false;
-}
-
-function parseIPv4(host: string): number[] | null {
-  const parts = host.split(".");
-  if (parts.length !== 4 || !parts.every((p) => /^\d{1,3}$/.test(p))) return null;
-  const octets = parts.map(Number);
-  return octets.every((o) => o <= 255) ? octets : null;
-}
-
-function isPrivateIPv4([a, b]: number[]): boolean {
-  return (
-    a === 0 || a === 10 || a === 127 ||
-    (a === 100 && b >= 64 && b <= 127) || // carrier-grade NAT
-    (a === 169 && b === 254) || // link-local, cloud metadata
-    (a === 172 && b >= 16 && b <= 31) ||
-    (a === 192 && b === 168) ||
-    (a === 198 && (b === 18 || b === 19)) ||
-    a >= 224
-  );
-}
-
-function isPrivateIPv6(host: string): boolean {
-  const h = host.toLowerCase();
-  if (h === "::" || h === "::1") return true;
-  const mapped = h.match(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/);
-  if (mapped) {
-    const v4 = parseIPv4(mapped[1]);
-    return v4 ? isPrivateIPv4(v4) : true;
+  if (["localhost", "metadata.google.internal", "metadata", "instance-data"].includes(host) || /\.(localhost|local|internal)$/.test(host)) return true;
+  // IPv4, or IPv6 mapping an IPv4 address written as such.
+  const dotted = /^(::ffff:)?(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(host);
+  if (dotted) {
+    const [a, b, c, d] = dotted.slice(2).map(Number);
+    if (a > 255 || b > 255 || c > 255 || d > 255) return dotted[1] !== undefined;
+    return (
+      a === 0 || a === 10 || a === 127 ||
+      (a === 100 && b >= 64 && b <= 127) || // carrier-grade NAT
+      (a === 169 && b === 254) || // link-local, cloud metadata
+      (a === 172 && b >= 16 && b <= 31) ||
+      (a === 192 && b === 168) ||
+      (a === 198 && (b === 18 || b === 19)) ||
+      a >= 224
+    );
   }
-  if (h.startsWith("::ffff:")) return true; // hex-written mapped IPv4: refuse rather than decode
-  return /^f[cd]/.test(h) || /^fe[89ab]/.test(h) || h.startsWith("ff");
+  if (!host.includes(":")) return false;
+  if (host === "::" || host === "::1" || host.startsWith("::ffff:")) return true; // hex-written mapped IPv4: refused rather than decoded
+  return /^f[cd]/.test(host) || /^fe[89ab]/.test(host) || host.startsWith("ff");
 }
