@@ -15,7 +15,9 @@ function fromBase64Url(value: string): Uint8Array<ArrayBuffer> | null {
   if (!/^[A-Za-z0-9_-]{1,200}$/.test(value)) return null;
   try {
     const binary = atob(value.replace(/-/g, "+").replace(/_/g, "/"));
-    return Uint8Array.from(binary, (c) => c.charCodeAt(0));
+    const bytes = Uint8Array.from(binary, (c) => c.charCodeAt(0));
+    // One spelling per signature: the last character's unused low bits would give others.
+    return toBase64Url(bytes.buffer) === value ? bytes : null;
   } catch {
     return null;
   }
