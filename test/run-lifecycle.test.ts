@@ -2,6 +2,8 @@ import { describe, expect, it } from "vitest";
 import { createExecutionContext, createMessageBatch, getQueueResult, runDurableObjectAlarm } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import worker from "../src/index";
+import { executorDeps } from "../src/queue/jobs-consumer";
+import { executeRun } from "../src/services/run-executor";
 import { bootTenant, call, createSuiteWithCase } from "./helpers/api";
 
 const PASSING = [
@@ -142,6 +144,31 @@ describe("the run's watchdog", () => {
     expect(run.json.status).toBe("error");
     expect(run.json.errorMessage).toMatch(/watchdog/);
     expect(await tracker.waitForSettle(10)).toBe("error");
+  });
+
+  it("is held off by heartbeats while a long case runs, and settles the run when they stop", async () => {
+    const t = await bootTenant();
+    await createSuiteWithCase(t.ciToken, t.projectId, [{ action: "goto", url: "/slow?ms=2500" }, { action: "expectTitle", title: "Slow" }]);
+    const done = await call("POST", "/ci/trigger", { token: t.ciToken, body: { wait: true } });
+    expect(done.json.status).toBe("passed");
+    // Two copies of that run, queued, executed here with a 1 s watchdog: its case takes ~2.5 s.
+    const copy = async (runId: string) => {
+      await env.DB.prepare(
+        `INSERT INTO runs (id, org_id, project_id, run_type, status, browser_profile, base_url, options, case_ids, created_at)
+         SELECT ?, org_id, project_id, run_type, 'queued', browser_profile, base_url, options, case_ids, created_at FROM runs WHERE id = ?`,
+      ).bind(runId, done.json.runId).run();
+      return runId;
+    };
+    const execute = (runId: string, heartbeatMs: number) => executeRun({ ...executorDeps(env), timing: { watchdogMs: 1000, heartbeatMs } }, runId);
+
+    const kept = await copy("01a00000-0000-7000-8000-0000000000a1");
+    await execute(kept, 200);
+    expect((await call("GET", `/ci/runs/${kept}`, { token: t.ciToken })).json).toMatchObject({ status: "passed", passed: 1 });
+
+    const silent = await copy("01a00000-0000-7000-8000-0000000000a2");
+    await execute(silent, 60_000);
+    const lost = await call("GET", `/ci/runs/${silent}`, { token: t.ciToken });
+    expect(lost.json).toMatchObject({ status: "error", errorMessage: expect.stringMatching(/watchdog/) });
   });
 
   it("lets a waiter go with null when the wait limit passes first", async () => {

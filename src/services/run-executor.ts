@@ -27,10 +27,14 @@ export type ExecutorDeps = {
   signals: RunSignals;
   policy: UrlPolicy;
   now: () => Date;
+  /** The watchdog and the heartbeat that holds it off; tests shorten them. */
+  timing?: { watchdogMs: number; heartbeatMs: number };
 };
 
-/** A case's steps may wait up to 30 s each; no healthy case goes this long without a heartbeat. */
+/** Silence longer than this settles a run as `error`: its consumer is presumed dead. */
 export const CASE_WATCHDOG_MS = 5 * 60 * 1000;
+/** A case may run long (200 steps of up to 30 s each): while it runs, the run says it is alive this often. */
+export const HEARTBEAT_MS = 60 * 1000;
 
 export type ExecutionReport = { outcome: "settled" | "skipped"; status?: SettledRunStatus; sessionReused?: boolean; browserStartMs?: number };
 
@@ -46,7 +50,7 @@ export async function executeRun(deps: ExecutorDeps, runId: string): Promise<Exe
   }
   const run = found.status === "queued" ? ((await markRunning(db, runId, iso())) ?? (await findRunById(db, runId))) : found;
   if (!run || run.status !== "running") return { outcome: "skipped" };
-  await signals.alive(runId, CASE_WATCHDOG_MS);
+  await signals.alive(runId, watchdogMsOf(deps));
 
   const done = new Set((await listCaseResults(db, runId)).map((r) => r.caseId));
   const cases = new Map((await findCasesByIds(db, run.caseIds)).map((c) => [c.id, c]));
@@ -91,6 +95,8 @@ export async function executeRun(deps: ExecutorDeps, runId: string): Promise<Exe
 
 const SESSION_ATTEMPTS = 2;
 
+const watchdogMsOf = (deps: Pick<ExecutorDeps, "timing">) => deps.timing?.watchdogMs ?? CASE_WATCHDOG_MS;
+
 async function runPendingCases(
   deps: ExecutorDeps,
   run: RunRow,
@@ -105,11 +111,12 @@ async function runPendingCases(
     // Cancelled (or settled by the watchdog) meanwhile: stop before the next case.
     if ((await findRunById(db, run.id))?.status !== "running") return;
     const testCase = cases.get(id)!;
+    const heartbeat = setInterval(() => void deps.signals.alive(run.id, watchdogMsOf(deps)).catch(() => {}), deps.timing?.heartbeatMs ?? HEARTBEAT_MS);
     const result = await runCaseInFreshContext(browser, testCase.steps, {
       baseUrl: run.baseUrl,
       policy: deps.policy,
       saveScreenshot: (name, png) => putPng(deps.artifacts, artifactKeys.stepScreenshot(run.id, id, name), png),
-    });
+    }).finally(() => clearInterval(heartbeat));
     let screenshotKey: string | null = null;
     if (result.failureScreenshot) {
       screenshotKey = artifactKeys.failureScreenshot(run.id, id);
@@ -124,7 +131,7 @@ async function runPendingCases(
       screenshotKey,
     });
     done.add(id);
-    await deps.signals.alive(run.id, CASE_WATCHDOG_MS);
+    await deps.signals.alive(run.id, watchdogMsOf(deps));
   }
 }
 
