@@ -223,6 +223,16 @@ describe("limits", () => {
     expect(byPath(records, "/dead-end").brokenLinks.map((l) => path(l.url)).sort()).toEqual(["/hang-up", "/missing"]);
   });
 
+  it("gives a link checked late to every page it is on, and names the first 20 of them", async () => {
+    const many = Array.from({ length: 25 }, (_, i) => `/many/${i + 1}`);
+    const { records, result, events } = await crawl({ crawlPages: many });
+    expect(records).toHaveLength(25);
+    for (const record of records) expect(record.brokenLinks.map((l) => path(l.url)), record.url).toEqual(["/many-missing"]);
+    expect(events.filter((e) => e.type === "link_broken")).toHaveLength(25);
+    expect(result.brokenLinks).toHaveLength(1);
+    expect(result.brokenLinks[0].foundOn).toHaveLength(20);
+  });
+
   it("maxPages 3 visits the start page and its first two links, and says so", async () => {
     const { records, result } = await crawl({ maxPages: 3 });
     expect(visited(records)).toEqual(["/", "/about", "/docs/"]);

@@ -198,7 +198,8 @@ class Crawl {
 
   private readonly seen = new Set<string>();
   private readonly outcomes = new Map<string, Outcome>();
-  private readonly referrers = new Map<string, string[]>();
+  /** Each same-origin link and every recorded page it was found on (a result's foundOn keeps the first MAX_REFERRERS). */
+  private readonly referrers = new Map<string, Set<string>>();
   private readonly reportedPairs = new Set<string>();
   private readonly broken = new Map<string, BrokenLink>();
   /** Each recorded page's broken links (the record's own list), and the pages whose list grew after their record. */
@@ -412,9 +413,9 @@ class Crawl {
     this.brokenOfPage.set(record.url, record.brokenLinks);
     for (const link of record.links) {
       if (!link.sameOrigin) continue;
-      const list = this.referrers.get(link.url) ?? [];
-      if (list.length < MAX_REFERRERS && !list.includes(record.url)) list.push(record.url);
-      this.referrers.set(link.url, list);
+      const pages = this.referrers.get(link.url) ?? new Set<string>();
+      pages.add(record.url);
+      this.referrers.set(link.url, pages);
       const known = this.outcomes.get(link.url);
       if (known?.broken) this.reportPair(record.url, link.url, known);
     }
