@@ -9,6 +9,7 @@ import type { PageRecord } from "./crawler";
 import { beginVisit, bounded, firstLine, NAV_TIMEOUT_MS, STEP_TIMEOUT_MS, unique, type Tab, type TabSettings, type Visit } from "./crawl-tab";
 import { DEVICE_VIEWPORTS } from "./devices";
 import { fillForm, readForms, submitForm, testValues, type RawForm } from "./forms";
+import { fetchStatuses, type LinkStatus } from "./link-status";
 import { robotsFromFetch, type Robots } from "./robots";
 import { isSameOrigin, normalizeUrl } from "./url-normalize";
 
@@ -183,16 +184,13 @@ export async function fillAndSubmit(
   }
 }
 
-/** What a link answered when checked without being visited: a status (0: a redirect, not followed) or why nothing came. */
-export type LinkCheck = { url: string; status: number | null; error: string | null };
-
 /**
  * Checks links the crawl does not visit, from a page of the site (`fromUrl` when the tab is not
  * on one): HEAD each (GET where HEAD is refused, its body left unread), redirects not followed,
  * LINK_CHECKS_AT_ONCE at a time, each within LINK_CHECK_TIMEOUT_MS, all within the time budget.
  * The requests pass the tab's guard (URL policy, credentials to the origin only).
  */
-export async function checkLinks(tab: Tab, urls: string[], fromUrl: string, settings: TabSettings): Promise<LinkCheck[]> {
+export async function checkLinks(tab: Tab, urls: string[], fromUrl: string, settings: TabSettings): Promise<LinkStatus[]> {
   const visit = beginVisit(tab, "links");
   try {
     if (!isSameOrigin(tab.page.url(), settings.origin)) await tab.page.goto(fromUrl, { waitUntil: "domcontentloaded", timeout: navTimeout(settings.deadline) });
@@ -204,31 +202,6 @@ export async function checkLinks(tab: Tab, urls: string[], fromUrl: string, sett
   } finally {
     tab.visit = null;
   }
-}
-
-/** Runs in the page. No named inner functions (see the top of this file). */
-async function fetchStatuses(urls: string[], timeoutMs: number, atOnce: number) {
-  const results: { url: string; status: number | null; error: string | null }[] = [];
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(atOnce, urls.length) }, async () => {
-      while (next < urls.length) {
-        const url = urls[next++];
-        try {
-          const init: RequestInit = { method: "HEAD", credentials: "same-origin", redirect: "manual", cache: "no-store", signal: AbortSignal.timeout(timeoutMs) };
-          let res = await fetch(url, init);
-          if (res.status === 405 || res.status === 501) {
-            res = await fetch(url, { ...init, method: "GET" });
-            void res.body?.cancel();
-          }
-          results.push({ url, status: res.type === "opaqueredirect" ? 0 : res.status, error: null });
-        } catch (error) {
-          results.push({ url, status: null, error: String(error).slice(0, 200) });
-        }
-      }
-    }),
-  );
-  return results;
 }
 
 export async function fetchRobots(tab: Tab, settings: TabSettings): Promise<Robots> {

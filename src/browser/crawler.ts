@@ -37,12 +37,13 @@ import type { Browser, BrowserContext } from "@cloudflare/puppeteer";
 import * as z from "zod";
 import { authFrom, redact, redactText, type Auth } from "./crawl-credentials";
 import { login, type LoginContext } from "./crawl-login";
-import { checkLinks, emptyRecord, fetchRobots, fillAndSubmit, loadPage, type LinkCheck } from "./crawl-page";
+import { checkLinks, emptyRecord, fetchRobots, fillAndSubmit, loadPage } from "./crawl-page";
 import { bounded, firstLine, openTab, STEP_TIMEOUT_MS, unique, type Tab, type TabSettings } from "./crawl-tab";
 import { CRAWLER_TOKEN } from "./devices";
 import { formSignature, refusal, type FormRecord, type RawForm } from "./forms";
 import { robotsAllow, robotsRefusal, type Robots } from "./robots";
 import { BrowserFault, isBrowserFault } from "./session";
+import type { LinkStatus } from "./link-status";
 import { isSameOrigin, normalizeUrl, pathAndQuery } from "./url-normalize";
 import { judgeUrl, type UrlPolicy } from "./url-policy";
 
@@ -328,7 +329,7 @@ class Crawl {
       urls.push(url);
     }
     if (urls.length === 0 || Date.now() >= this.deadline) return;
-    let checks: LinkCheck[];
+    let checks: LinkStatus[];
     try {
       const tab = this.tabs.values().next().value ?? (await this.openTab());
       checks = await checkLinks(tab, urls, this.startUrl, this.tabSettings);

@@ -4,6 +4,7 @@ import type { ElementHandle, HTTPResponse, Page } from "@cloudflare/puppeteer";
 import { DEFAULT_STEP_TIMEOUT_MS, type Step } from "../schemas/steps";
 import { describeTarget, selectorFor } from "./targets";
 import { isBrowserFault } from "./session";
+import { fetchStatuses } from "./link-status";
 
 export type StepContext = {
   baseUrl: string | null;
@@ -129,9 +130,12 @@ async function runStep(page: Page, step: Step, context: StepContext): Promise<vo
       return;
     }
     case "expectNoBrokenLinks": {
-      const broken = await page.evaluate(checkSameOriginLinks, timeout, MAX_LINKS_CHECKED);
+      const urls = await page.evaluate(sameOriginLinks, MAX_LINKS_CHECKED);
+      const answers = await page.evaluate(fetchStatuses, urls, timeout, MAX_LINKS_CHECKED);
+      // Broken: 4xx/5xx or no answer. A redirect answers; 401/403 guard a page, they do not break a link.
+      const broken = answers.filter((a) => a.error !== null || ((a.status ?? 0) >= 400 && a.status !== 401 && a.status !== 403));
       if (broken.length) {
-        const shown = broken.slice(0, 3).map((b) => `${b.url} (${b.status ?? b.error})`).join(", ");
+        const shown = broken.slice(0, 3).map((b) => `${b.url} (${b.status ?? clip(b.error ?? "", 80)})`).join(", ");
         throw new StepFailure(`${broken.length} broken same-origin link(s): ${shown}`);
       }
       return;
@@ -222,33 +226,15 @@ async function fillElement(el: ElementHandle<Element>, value: string) {
 const CONSOLE_SETTLE_MS = 300;
 const MAX_LINKS_CHECKED = 50;
 
-/**
- * Runs in the page: requests each same-origin link once (HEAD, or GET where HEAD is refused)
- * and returns those answering 4xx/5xx (but 401/403) or not at all; redirects are not followed. No named inner functions: wrangler's
- * bundle would wrap them in a helper the page does not have.
- */
-async function checkSameOriginLinks(timeoutMs: number, max: number) {
+/** Runs in the page: its same-origin links, fragments dropped, at most `max`. No named inner functions (see targets.ts). */
+function sameOriginLinks(max: number): string[] {
   const urls = new Set<string>();
   for (const a of Array.from(document.querySelectorAll("a[href]"))) {
     const href = (a as HTMLAnchorElement).href.split("#")[0];
     if (href.startsWith(location.origin + "/") || href === location.origin) urls.add(href);
     if (urls.size >= max) break;
   }
-  const broken: { url: string; status: number | null; error?: string }[] = [];
-  await Promise.all(
-    Array.from(urls).map(async (url) => {
-      try {
-        const init: RequestInit = { method: "HEAD", credentials: "same-origin", redirect: "manual", signal: AbortSignal.timeout(timeoutMs) };
-        let res = await fetch(url, init);
-        if (res.status === 405 || res.status === 501) res = await fetch(url, { ...init, method: "GET" });
-        // A redirect answers (type "opaqueredirect"); 401/403 guard a page, they do not break a link.
-        if (res.status >= 400 && res.status !== 401 && res.status !== 403) broken.push({ url, status: res.status });
-      } catch (error) {
-        broken.push({ url, status: null, error: String(error).slice(0, 80) });
-      }
-    }),
-  );
-  return broken;
+  return Array.from(urls);
 }
 
 const clip = (text: string, max = 120) => (text.length > max ? `${text.slice(0, max)}…` : text);
