@@ -2,7 +2,7 @@
 // Points wrangler's local Browser Rendering binding at Debian's Chromium, offline.
 // Miniflare downloads Chrome for Testing into <cache>/.wrangler/chrome/linux-<version>/
 // unless chrome-linux64/chrome already exists there; we put a wrapper in that place.
-// Idempotent. Why and how: ../shared/notes/local-browser.md and docs/local-browser.md.
+// Idempotent. Why and how: docs/local-browser.md.
 import { existsSync, mkdirSync, readFileSync, writeFileSync, chmodSync, readdirSync } from "node:fs";
 import { join, dirname } from "node:path";
 import { homedir } from "node:os";

@@ -8,6 +8,7 @@ import { httpsRedirect } from "./middleware/https-redirect";
 import { securityHeaders } from "./middleware/security-headers";
 import { requestMetrics } from "./middleware/request-metrics";
 import { cors } from "./middleware/cors";
+import { methodNotAllowed } from "./middleware/method-not-allowed";
 import { opsRouter } from "./routes/ops";
 import { jsonBody } from "./middleware/json-body";
 import { d1Session } from "./middleware/d1-session";
@@ -37,20 +38,22 @@ export function createApp() {
   app.use("*", httpsRedirect());
   // 5. CORS: off unless CORS_ALLOWED_ORIGINS lists origins.
   app.use("*", cors());
-  // 6. Operations: no token, no rate limit, no tenant data.
+  // 6. A known path with a method it does not serve: 405 with Allow, before any credential is read.
+  app.use("*", methodNotAllowed(() => app.routes));
+  // 7. Operations: no token, no rate limit, no tenant data.
   app.route("/", opsRouter);
-  // 7. Bodies: JSON only (curl's default form type read as JSON), bounded.
+  // 8. Bodies: JSON only (curl's default form type read as JSON), bounded.
   app.use("/api/*", jsonBody());
-  // 8. D1 session: reads may come from a replica; the bookmark travels in X-D1-Bookmark.
+  // 9. D1 session: reads may come from a replica; the bookmark travels in X-D1-Bookmark.
   app.use("/api/*", d1Session());
-  // 9. Authentication and rate limit, one call to the token's RateLimiter Durable Object
+  // 10. Authentication and rate limit, one call to the token's RateLimiter Durable Object
   //    (the admin secret for /orgs in its router; a client IP's budget for bad credentials).
   app.use("/api/v1/*", async (c, next) => {
     const path = c.req.path;
     if (path === "/api/v1/orgs" || path === "/api/v1/openapi.json") return next();
     return requireToken()(c, next);
   });
-  // 10. Idempotency-Key on POST, scoped to the token.
+  // 11. Idempotency-Key on POST, scoped to the token.
   app.use("/api/v1/*", idempotency());
 
   app.route("/api/v1", orgsRouter);
@@ -78,7 +81,7 @@ export function createApp() {
     ),
   );
 
-  app.notFound((c) => c.json(errorBody(new ApiError(404, "not_found", `No route for ${c.req.method} ${c.req.path}`)), 404));
+  app.notFound((c) => c.json(errorBody(new ApiError("route.not_found", `No route for ${c.req.method} ${c.req.path}`)), 404));
   app.onError((error, c) => answerError(error, c));
   return app;
 }
@@ -89,11 +92,11 @@ function answerError(error: Error, c: Context<AppEnv>) {
     return c.json(errorBody(error), error.status);
   }
   if (error instanceof HTTPException) {
-    const status = error.status;
-    const code = status === 400 ? "request.malformed" : status === 405 ? "request.method_not_allowed" : `http.${status}`;
-    return c.json(errorBody(new ApiError(status as never, code, error.message || "Bad request")), status);
+    // Hono raises these for bodies it cannot parse; anything else it raises is a fault of ours.
+    if (error.status === 400) return c.json(errorBody(new ApiError("request.malformed", error.message || "Malformed request")), 400);
+    if (error.status === 413) return c.json(errorBody(new ApiError("request.too_large", error.message || "Body too large")), 413);
   }
   const requestId = c.get("requestId");
   console.error("unhandled error", requestId, error);
-  return c.json(errorBody(new ApiError(500, "internal", "Internal error", { requestId })), 500);
+  return c.json(errorBody(new ApiError("server.internal", "Internal error", { requestId })), 500);
 }

@@ -11,6 +11,8 @@ export type AppEnv = {
     db: import("./db/client").Db;
     /** A session on the primary, for a read that must not miss a fresh write. */
     primaryDb: () => import("./db/client").Db;
+    /** Set when the rate limiter could not be asked: the caller was authenticated from D1, unmetered. */
+    unmetered: boolean | undefined;
     /** Set on a POST with an Idempotency-Key; the routes that start runs report their run through it. */
     idempotency: import("./services/idempotency").IdempotentRequest | undefined;
   };

@@ -6,3 +6,9 @@ declare namespace Cloudflare {
     CRAWL_OTHER_ORIGIN: string;
   }
 }
+
+/** Vite's raw imports (the README, read by the test that holds its tables to the code). */
+declare module "*?raw" {
+  const text: string;
+  export default text;
+}

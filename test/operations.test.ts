@@ -45,7 +45,7 @@ describe("security headers", () => {
 
     const unknown = await call("GET", "http://localhost/no-such-page");
     expect(unknown.status).toBe(404);
-    expect(unknown.json.code).toBe("not_found");
+    expect(unknown.json.code).toBe("route.not_found");
     expectSecurityHeaders(unknown.headers);
 
     const redirect = await call("GET", "http://aegis.example.com/api/v1/projects");
@@ -61,7 +61,7 @@ describe("security headers", () => {
     const res = await app.request("https://aegis.example.com/boom", {}, env);
     expect(res.status).toBe(500);
     const body = await res.json<{ code: string; error: string }>();
-    expect(body).toMatchObject({ code: "internal", error: "Internal error" });
+    expect(body).toMatchObject({ code: "server.internal", error: "Internal error" });
     expect(JSON.stringify(body)).not.toContain("secret internals");
     expectSecurityHeaders(res.headers, true);
   });

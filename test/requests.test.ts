@@ -1,4 +1,6 @@
 import { describe, expect, it } from "vitest";
+import readme from "../README.md?raw";
+import { ERROR_CODES } from "../src/errors";
 import { bootTenant, call } from "./helpers/api";
 
 describe("request bodies", () => {
@@ -13,11 +15,15 @@ describe("request bodies", () => {
     expect(res.json.name).toBe("from curl -d");
   });
 
-  it("answer 415 for other content types", async () => {
+  it("answer 415 for other content types, text/plain included", async () => {
     const t = await bootTenant();
-    const res = await call("POST", "/projects", { token: t.orgKey, rawBody: "<name/>", headers: { "content-type": "application/xml" } });
-    expect(res.status).toBe(415);
-    expect(res.json.code).toBe("request.unsupported_media_type");
+    for (const type of ["application/xml", "text/plain", "text/plain; charset=utf-8", "multipart/form-data; boundary=x"]) {
+      const res = await call("POST", "/projects", { token: t.orgKey, rawBody: '{"name":"typed"}', headers: { "content-type": type } });
+      expect(res.status, type).toBe(415);
+      expect(res.json.code).toBe("request.unsupported_media_type");
+    }
+    const listed = await call("GET", "/projects", { token: t.orgKey });
+    expect(listed.json.items.map((p: { name: string }) => p.name)).not.toContain("typed");
   });
 
   it("answer 400 for malformed JSON, never 500", async () => {
@@ -38,7 +44,7 @@ describe("request bodies", () => {
     const t = await bootTenant();
     const res = await call("POST", "/ci/trigger", { token: t.ciToken, body: { wait: false, colour: "blue" } });
     expect(res.status).toBe(400);
-    expect(res.json.code).toBe("validation_error");
+    expect(res.json.code).toBe("request.invalid");
     expect(JSON.stringify(res.json.details)).toContain("colour");
   });
 });
@@ -126,7 +132,7 @@ describe("pagination", () => {
       const t = await bootTenant();
       const res = await call("GET", `/projects/${t.projectId}/runs?${query}`, { token: t.ciToken });
       expect(res.status).toBe(400);
-      expect(res.json.code).toBe("validation_error");
+      expect(res.json.code).toBe("request.invalid");
     });
   }
 
@@ -142,18 +148,18 @@ describe("routing", () => {
     expect((await call("GET", "/ci/runs/not-a-uuid", { token: t.ciToken })).status).toBe(400);
     const unknown = await call("GET", "/ci/runs/01a00000-0000-7000-8000-000000000000", { token: t.ciToken });
     expect(unknown.status).toBe(404);
-    expect(unknown.json).toEqual({ error: "Run not found", code: "not_found", details: {} });
+    expect(unknown.json).toEqual({ error: "Run not found", code: "resource.not_found", details: {} });
   });
 
   it("answers unknown paths and wrong methods with a 4xx in the error shape", async () => {
     const t = await bootTenant();
     const path = await call("GET", "/nothing-here", { token: t.ciToken });
     expect(path.status).toBe(404);
-    expect(path.json.code).toBe("not_found");
+    expect(path.json.code).toBe("route.not_found");
     const method = await call("PUT", `/projects/${t.projectId}`, { token: t.ciToken, body: { name: "x" } });
-    expect(method.status).toBeGreaterThanOrEqual(400);
-    expect(method.status).toBeLessThan(500);
-    expect(method.json).toHaveProperty("code");
+    expect(method.status).toBe(405);
+    expect(method.headers.get("allow")).toBe("DELETE, GET, HEAD, PATCH");
+    expect(method.json).toMatchObject({ code: "route.method_not_allowed", details: { allow: ["DELETE", "GET", "HEAD", "PATCH"] } });
   });
 
   it("redirects plain http on a public host to https with 308", async () => {
@@ -184,5 +190,42 @@ describe("routing", () => {
     for (const [path, item] of posts) expect(item.post!.parameters, path).toContainEqual({ $ref: "#/components/parameters/IdempotencyKey" });
     expect(res.json.components.parameters.IdempotencyKey).toMatchObject({ name: "Idempotency-Key", in: "header", required: false, schema: { maxLength: 255 } });
     expect(res.json.paths["/api/v1/ci/runs/{runId}"].get.parameters ?? []).not.toContainEqual({ $ref: "#/components/parameters/IdempotencyKey" });
+  });
+});
+
+describe("a known path with the wrong method", () => {
+  const cases: [method: string, path: string, allow: string][] = [
+    ["PATCH", "/api/v1/orgs", "POST"],
+    ["PUT", "/api/v1/ci/runs/01a00000-0000-7000-8000-000000000001", "GET, HEAD"],
+    ["DELETE", "/api/v1/ci/trigger", "POST"],
+    ["POST", "/health", "GET, HEAD"],
+  ];
+  for (const [method, path, allow] of cases) {
+    it(`answers ${method} ${path} with 405 and Allow: ${allow}, before asking for a token`, async () => {
+      const res = await call(method, path);
+      expect(res.status).toBe(405);
+      expect(res.headers.get("allow")).toBe(allow);
+      expect(res.json).toMatchObject({ code: "route.method_not_allowed", error: expect.stringContaining(method), details: { allow: allow.split(", ") } });
+    });
+  }
+
+  it("leaves unknown paths at 404 and right methods to authentication", async () => {
+    expect((await call("PATCH", "/api/v1/no-such-thing")).json).toMatchObject({ code: "route.not_found" });
+    expect((await call("POST", "/api/v1/ci/trigger")).status).toBe(401);
+  });
+});
+
+describe("error codes", () => {
+  const tableOf = (text: string) => {
+    const start = text.indexOf("| code | status | meaning |");
+    const rows = text.slice(start).split("\n").slice(2);
+    return rows.slice(0, rows.findIndex((line) => !line.startsWith("|"))).map((line) => line.split("|").map((cell) => cell.trim()));
+  };
+
+  it("are dotted, and the README's table lists every one with its status", () => {
+    const documented = tableOf(readme).map(([, code, status]) => [code.replace(/`/g, ""), Number(status)]);
+    expect(documented.length).toBeGreaterThan(0);
+    expect(documented).toEqual(Object.entries(ERROR_CODES).map(([code, { status }]) => [code, status]));
+    for (const code of Object.keys(ERROR_CODES)) expect(code).toMatch(/^[a-z_]+\.[a-z_]+$/);
   });
 });

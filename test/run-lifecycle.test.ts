@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { createExecutionContext, createMessageBatch, getQueueResult, runDurableObjectAlarm } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import worker from "../src/index";
-import { executorDeps } from "../src/queue/jobs-consumer";
+import { wire } from "../src/wiring";
 import { executeRun } from "../src/services/run-executor";
 import { bootTenant, call, createSuiteWithCase } from "./helpers/api";
 
@@ -136,7 +136,7 @@ describe("the run's watchdog", () => {
        SELECT ?, org_id, project_id, run_type, 'running', browser_profile, base_url, options, case_ids, created_at, created_at FROM runs WHERE id = ?`,
     ).bind(runId, done.json.runId).run();
     const tracker = env.RUN_TRACKER.get(env.RUN_TRACKER.idFromName(runId));
-    await tracker.arm(runId, 60_000);
+    await tracker.arm(runId, 60_000, "run");
     const waiter = tracker.waitForSettle(60_000);
     expect(await runDurableObjectAlarm(tracker)).toBe(true);
     expect(await waiter).toBe("error");
@@ -159,7 +159,7 @@ describe("the run's watchdog", () => {
       ).bind(runId, done.json.runId).run();
       return runId;
     };
-    const execute = (runId: string, heartbeatMs: number) => executeRun({ ...executorDeps(env), timing: { watchdogMs: 1000, heartbeatMs } }, runId);
+    const execute = (runId: string, heartbeatMs: number) => executeRun({ ...wire(env), timing: { watchdogMs: 1000, heartbeatMs } }, runId);
 
     const kept = await copy("01a00000-0000-7000-8000-0000000000a1");
     await execute(kept, 200);

@@ -214,7 +214,7 @@ describe("a CI trigger with crawl: true", () => {
     const res = await call("POST", "/ci/trigger", { token: t.ciToken, body: { crawl: true, wait: true, baseUrl: "http://127.0.0.1:65531/" } });
     expect(res.status, res.text).toBe(502);
     expect(res.json).toMatchObject({ status: "error", code: "run.error" });
-    expect(res.json.errorMessage).toMatch(/^The scan before the run failed: /);
+    expect(res.json.errorMessage).toMatch(/^The crawl before the run failed: /);
   });
 });
 

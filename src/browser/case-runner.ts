@@ -6,11 +6,10 @@ import type { Browser, Page } from "@cloudflare/puppeteer";
 import type { Step } from "../schemas/steps";
 import { runSteps, type CaseOutcome, type StepContext } from "./step-runner";
 import { guardPage } from "./page-guard";
-import { judgeUrl, type UrlPolicy } from "./url-policy";
+import { isBrowserFavicon, judgeRequest } from "./request-guard";
+import type { UrlPolicy } from "./url-policy";
 
 const VIEWPORT = { width: 1280, height: 800 };
-const PASSIVE_SCHEMES = /^(data|blob|about):/;
-const FAVICON = /^https?:\/\/[^/]+\/favicon\.ico$/;
 
 export type CaseRun = CaseOutcome & { failureScreenshot: Uint8Array | null; durationMs: number };
 
@@ -31,7 +30,7 @@ export async function runCaseInFreshContext(
     const consoleErrors: string[] = [];
     page.on("console", (message) => {
       // The browser's own favicon request is not the page's doing.
-      if (message.type() === "error" && !FAVICON.test(message.location()?.url ?? "")) consoleErrors.push(message.text());
+      if (message.type() === "error" && !isBrowserFavicon(message.location()?.url ?? "")) consoleErrors.push(message.text());
     });
     page.on("pageerror", (error) => consoleErrors.push(error instanceof Error ? error.message : String(error)));
     const outcome = await runSteps(page, steps, { ...options, consoleErrors });
@@ -43,13 +42,12 @@ export async function runCaseInFreshContext(
   }
 }
 
+/** The URL policy's decision alone (request-guard.ts); a crawl's tab adds its own rules to it. */
 async function guardRequests(page: Page, policy: UrlPolicy) {
   await page.setRequestInterception(true);
   page.on("request", (request) => {
     if (request.isInterceptResolutionHandled()) return;
-    const url = request.url();
-    const allowed = PASSIVE_SCHEMES.test(url) || judgeUrl(policy, url).allowed;
-    (allowed ? request.continue() : request.abort("blockedbyclient")).catch(() => {});
+    (judgeRequest(policy, request.url()).allowed ? request.continue() : request.abort("blockedbyclient")).catch(() => {});
   });
 }
 

@@ -1,7 +1,7 @@
 // A crawl's credentials as its request guard uses them (crawl-tab.ts): the headers and cookies
 // added to the scan's own origin, what is stripped from requests to other origins, the secrets
 // no request elsewhere may carry, and their redaction from everything the crawl reports.
-import type { CrawlCredential, PageRecord } from "./crawler";
+import type { CrawlCredential, PageRecord } from "./crawl-types";
 
 /** What the interceptor adds to and strips from requests. */
 export type Auth = {

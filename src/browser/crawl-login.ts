@@ -1,7 +1,7 @@
 // Signing a crawl in with a username_password credential, in one of its tabs (crawl-tab.ts),
 // before the first page is visited. The page functions run inside the page: they use only what
 // they declare and declare no named function (see targets.ts).
-import type { CrawlCredential, CrawlEvent } from "./crawler";
+import type { CrawlCredential, CrawlEvent } from "./crawl-types";
 import { redactText } from "./crawl-credentials";
 import { navigationError, navTimeout, settle } from "./crawl-page";
 import { beginVisit, bounded, firstLine, NAV_TIMEOUT_MS, STEP_TIMEOUT_MS, type Tab, type TabSettings } from "./crawl-tab";

@@ -1,27 +1,24 @@
 // What one visit does in a crawl's tab (crawl-tab.ts): load a page and read it (status,
-// redirects, title, links, forms, a screenshot), fetch robots.txt, fill and submit a form.
-// Every wait is bounded. Which pages and forms are visited is the crawl's choice (crawler.ts).
+// redirects, title, links, forms, a screenshot), fetch robots.txt; and what the other visits
+// share (navTimeout, settle, readLinks): submitting a form is in crawl-forms.ts, checking links
+// in crawl-broken-links.ts, signing in in crawl-login.ts. Every wait is bounded. Which pages
+// are visited is the crawl's choice (crawler.ts).
 // The functions passed to page.evaluate run inside the page: they use only what they declare and
 // declare no named function (see targets.ts).
 import { Buffer } from "node:buffer";
 import type { HTTPResponse, Page } from "@cloudflare/puppeteer";
-import type { PageRecord } from "./crawler";
+import type { PageRecord } from "./crawl-types";
 import { beginVisit, bounded, firstLine, NAV_TIMEOUT_MS, STEP_TIMEOUT_MS, unique, type Tab, type TabSettings, type Visit } from "./crawl-tab";
 import { DEVICE_VIEWPORTS } from "./devices";
-import { fillForm, readForms, submitForm, testValues, type RawForm } from "./forms";
-import { fetchStatuses, type LinkStatus } from "./link-status";
+import { readForms, type RawForm } from "./forms";
 import { robotsFromFetch, type Robots } from "./robots";
 import { isSameOrigin, normalizeUrl } from "./url-normalize";
 
 const MIN_NAV_TIMEOUT_MS = 2_000;
 const SETTLE_MS = 1_500;
 const SETTLE_QUIET_MS = 100;
-const FORM_NAV_TIMEOUT_MS = 8_000;
 const SCREENSHOT_MAX_HEIGHT = 8000;
 const MAX_LINKS = 1000;
-const LINK_CHECK_TIMEOUT_MS = 10_000;
-/** Chromium's own limit of connections per host over HTTP/1.1. */
-const LINK_CHECKS_AT_ONCE = 6;
 
 /** A navigation's timeout: NAV_TIMEOUT_MS, shortened by the time budget's end but never below MIN_NAV_TIMEOUT_MS. */
 export function navTimeout(deadline: number): number {
@@ -109,7 +106,8 @@ export async function loadPage(
   return { record, forms: rawForms, leftOrigin: false };
 }
 
-async function readLinks(page: Page, origin: string): Promise<PageRecord["links"]> {
+/** The page's links, normalized, without repeats, at most MAX_LINKS. */
+export async function readLinks(page: Page, origin: string): Promise<PageRecord["links"]> {
   const hrefs = await bounded(
     page.evaluate((max) => Array.from(document.querySelectorAll("a[href], area[href]")).slice(0, max).map((a) => (a as HTMLAnchorElement).href), MAX_LINKS * 2),
     STEP_TIMEOUT_MS,
@@ -155,53 +153,6 @@ async function takeScreenshot(tab: Tab, settings: TabSettings): Promise<Uint8Arr
     "taking a screenshot",
   );
   return new Uint8Array(png.buffer, png.byteOffset, png.byteLength);
-}
-
-/** Fills a form with test data and submits it; `reload` loads its page again first (an earlier form was submitted from it). */
-export async function fillAndSubmit(
-  tab: Tab,
-  form: RawForm,
-  pageUrl: string,
-  reload: boolean,
-  settings: TabSettings,
-  testData: Record<string, string> | undefined,
-): Promise<{ url: string | null; method: string; status: number | null; links: string[] } | { error: string }> {
-  const visit = beginVisit(tab, "form");
-  try {
-    if (reload) await tab.page.goto(pageUrl, { waitUntil: "load", timeout: navTimeout(settings.deadline) });
-    const valid = await bounded(fillForm(tab.page, form.index, testValues(form, testData)), STEP_TIMEOUT_MS, "filling a form");
-    if (!valid) return { error: "not submitted: still invalid after filling with test data" };
-    const navigation = tab.page.waitForNavigation({ waitUntil: "load", timeout: FORM_NAV_TIMEOUT_MS }).catch(() => null);
-    await bounded(submitForm(tab.page, form.index), STEP_TIMEOUT_MS, "submitting a form");
-    const response = (await navigation) ?? visit.mainResponse;
-    if (visit.blockedNavigation) return { error: `submitted, but ${visit.blockedNavigation}` };
-    if (!response) return { url: null, method: "GET", status: null, links: [] };
-    const url = normalizeUrl(response.url());
-    const links = (await readLinks(tab.page, settings.origin).catch(() => [])).filter((l) => l.sameOrigin).map((l) => l.url);
-    return { url, method: response.request().method(), status: response.status(), links };
-  } finally {
-    tab.visit = null;
-  }
-}
-
-/**
- * Checks links the crawl does not visit, from a page of the site (`fromUrl` when the tab is not
- * on one): HEAD each (GET where HEAD is refused, its body left unread), redirects not followed,
- * LINK_CHECKS_AT_ONCE at a time, each within LINK_CHECK_TIMEOUT_MS, all within the time budget.
- * The requests pass the tab's guard (URL policy, credentials to the origin only).
- */
-export async function checkLinks(tab: Tab, urls: string[], fromUrl: string, settings: TabSettings): Promise<LinkStatus[]> {
-  const visit = beginVisit(tab, "links");
-  try {
-    if (!isSameOrigin(tab.page.url(), settings.origin)) await tab.page.goto(fromUrl, { waitUntil: "domcontentloaded", timeout: navTimeout(settings.deadline) });
-    const budget = Math.max(STEP_TIMEOUT_MS, settings.deadline - Date.now());
-    const checks = await bounded(tab.page.evaluate(fetchStatuses, urls, LINK_CHECK_TIMEOUT_MS, LINK_CHECKS_AT_ONCE), budget, "checking links");
-    // The browser's own reason (net::ERR_…) says more than fetch's "Failed to fetch".
-    const netError = new Map(visit.failedRequests.map((f) => [normalizeUrl(f.url), f.reason]));
-    return checks.map((c) => (c.error === null ? c : { ...c, error: netError.get(c.url) ?? c.error }));
-  } finally {
-    tab.visit = null;
-  }
 }
 
 export async function fetchRobots(tab: Tab, settings: TabSettings): Promise<Robots> {

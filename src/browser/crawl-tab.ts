@@ -1,13 +1,16 @@
 // A crawl's tab: opened in the crawl's browser context with its device, and watched while it
-// loads. The request guard applies the URL policy to every request and the credentials to the
-// scan's origin only; the byte budget stops a page load at maxBytesPerPage; console errors and
-// failed requests are captured into the tab's current visit. What a visit does with the tab
-// (loading and reading a page, robots.txt, a form) is in crawl-page.ts; the rules are in crawler.ts.
+// loads. The request guard applies the URL policy to every request (the decision shared with
+// test runs, request-guard.ts) and the credentials to the scan's origin only; the byte budget
+// stops a page load at maxBytesPerPage; console errors and failed requests are captured into
+// the tab's current visit. What a visit does with the tab: loading and reading a page and
+// robots.txt in crawl-page.ts, submitting a form in crawl-forms.ts, checking links in
+// crawl-broken-links.ts, signing in in crawl-login.ts; the rules are in crawler.ts.
 import type { BrowserContext, CDPSession, HTTPRequest, HTTPResponse, Page } from "@cloudflare/puppeteer";
 import { carriesSecret, redactText, withCredentials, withoutCredentials, type Auth } from "./crawl-credentials";
 import { emulateDevice, type Device } from "./devices";
+import { isBrowserFavicon, judgeRequest } from "./request-guard";
 import { isSameOrigin, normalizeUrl } from "./url-normalize";
-import { judgeUrl, type UrlPolicy } from "./url-policy";
+import type { UrlPolicy } from "./url-policy";
 import { withTimeout } from "../timeouts";
 import { guardPage } from "./page-guard";
 
@@ -15,8 +18,6 @@ export const NAV_TIMEOUT_MS = 15_000;
 export const STEP_TIMEOUT_MS = 10_000;
 const MAX_LIST = 50;
 const BLOCKED_RESOURCE_TYPES = new Set(["font", "media"]);
-const FAVICON = /^https?:\/\/[^/]+\/favicon\.ico$/;
-const PASSIVE_SCHEMES = /^(data|blob|about):/;
 
 /** What a tab needs of the crawl. */
 export type TabSettings = {
@@ -126,7 +127,7 @@ function watchTab(tab: Tab, settings: TabSettings) {
     visit?.inflight.delete(request);
     const status = request.response()?.status() ?? 0;
     // The browser asks for /favicon.ico on its own; a site without one is not broken.
-    if (visit && status >= 400 && !(request.isNavigationRequest() && request.frame() === page.mainFrame()) && !FAVICON.test(request.url())) {
+    if (visit && status >= 400 && !(request.isNavigationRequest() && request.frame() === page.mainFrame()) && !isBrowserFavicon(request.url())) {
       pushCapped(visit.failedRequests, { url: request.url(), reason: `HTTP ${status}` });
     }
   });
@@ -170,7 +171,7 @@ function countBytes(tab: Tab, bytes: number, declared: boolean, maxBytesPerPage:
   void tab.cdp.send("Page.stopLoading").catch(() => {});
 }
 
-/** The request guard. */
+/** The request guard: the URL policy's decision (request-guard.ts), then the crawl's own rules. */
 function intercept(tab: Tab, request: HTTPRequest, settings: TabSettings) {
   if (request.isInterceptResolutionHandled()) return;
   const { auth, origin } = settings;
@@ -184,9 +185,9 @@ function intercept(tab: Tab, request: HTTPRequest, settings: TabSettings) {
     }
     request.abort("blockedbyclient").catch(() => {});
   };
-  if (PASSIVE_SCHEMES.test(url)) return void request.continue().catch(() => {});
-  const verdict = judgeUrl(settings.policy, url);
+  const verdict = judgeRequest(settings.policy, url);
   if (!verdict.allowed) return abort(`blocked: ${verdict.reason}`);
+  if (verdict.passive) return void request.continue().catch(() => {});
   if (visit?.overBudget) return abort(null);
   if (BLOCKED_RESOURCE_TYPES.has(request.resourceType())) return abort(null);
   const sameOrigin = isSameOrigin(url, origin);

@@ -1,7 +1,7 @@
 import { and, asc, count, desc, eq, gt, inArray, sql } from "drizzle-orm";
 import type { Scope } from "../auth/tenancy";
 import type { PageQuery } from "../schemas/common";
-import type { CrawlPageDetails, CrawlStatus, SettledCrawlStatus } from "../schemas/crawls";
+import { CRAWL_TRANSITIONS, type CrawlOutcome, type CrawlPageDetails, type CrawlStatus, type SettleCrawlTransition } from "../schemas/crawls";
 import type { Db } from "./client";
 import { inScope, offsetOf } from "./scope";
 import { crawlCredentials, crawlEvents, crawlPages, crawls } from "./schema";
@@ -45,24 +45,25 @@ export async function listCrawls(db: Db, scope: Scope, projectId: string, query:
 
 // State machine: queued → running → completed | failed | cancelled, by conditional updates.
 
+// The lifecycle is CRAWL_TRANSITIONS (schemas/crawls.ts), each transition one conditional update.
+
 export async function markCrawlRunning(db: Db, id: string, at: string) {
-  const [row] = await db.update(crawls).set({ status: "running", startedAt: at }).where(and(eq(crawls.id, id), eq(crawls.status, "queued"))).returning();
+  const [row] = await db
+    .update(crawls)
+    .set({ status: "running", startedAt: at })
+    .where(and(eq(crawls.id, id), inArray(crawls.status, [...CRAWL_TRANSITIONS.start.from])))
+    .returning();
   return row;
 }
 
-export async function settleCrawl(
-  db: Db,
-  id: string,
-  outcome: { status: SettledCrawlStatus; errorMessage?: string | null },
-  at: string,
-  from: CrawlStatus[] = ["running"],
-) {
+/** Settles a crawl by one transition, counting its pages; undefined when the transition did not apply. */
+export async function settleCrawl<T extends SettleCrawlTransition>(db: Db, id: string, transition: T, outcome: CrawlOutcome<T>, at: string) {
   const pageCount = (failed: boolean) =>
     sql<number>`(select count(*) from ${crawlPages} where ${crawlPages.crawlId} = ${id} and (${crawlPages.error} is not null) = ${failed ? 1 : 0})`;
   const [row] = await db
     .update(crawls)
     .set({ status: outcome.status, errorMessage: outcome.errorMessage ?? null, finishedAt: at, pagesVisited: pageCount(false), pagesFailed: pageCount(true) })
-    .where(and(eq(crawls.id, id), inArray(crawls.status, from)))
+    .where(and(eq(crawls.id, id), inArray(crawls.status, [...CRAWL_TRANSITIONS[transition].from])))
     .returning();
   return row;
 }

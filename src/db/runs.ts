@@ -1,7 +1,7 @@
 import { and, asc, count, desc, eq, inArray, sql } from "drizzle-orm";
 import type { Scope } from "../auth/tenancy";
 import type { PageQuery } from "../schemas/common";
-import type { RunStatus, SettledRunStatus } from "../schemas/runs";
+import { RUN_TRANSITIONS, type RunOutcome, type RunStatus, type SettleRunTransition } from "../schemas/runs";
 import type { Db } from "./client";
 import { inScope, offsetOf } from "./scope";
 import { caseResults, runs } from "./schema";
@@ -33,26 +33,20 @@ export async function listRuns(db: Db, scope: Scope, projectId: string, query: P
   return { items, totalCount: total };
 }
 
-// State machine: queued → running → passed | failed | cancelled | error. Each transition is a
-// conditional update, so a redelivered queue message or a late watchdog cannot apply twice.
+// The lifecycle is RUN_TRANSITIONS (schemas/runs.ts): each transition below is one conditional
+// update from the statuses its row allows, so a redelivered message or a late watchdog is a no-op.
 
 export async function markRunning(db: Db, id: string, at: string) {
   const rows = await db
     .update(runs)
     .set({ status: "running", startedAt: at })
-    .where(and(eq(runs.id, id), eq(runs.status, "queued")))
+    .where(and(eq(runs.id, id), inArray(runs.status, [...RUN_TRANSITIONS.start.from])))
     .returning();
   return rows[0];
 }
 
-/** Settles a running run with counts taken from its recorded case results. */
-export async function settleRun(
-  db: Db,
-  id: string,
-  outcome: { status: SettledRunStatus; errorMessage?: string | null },
-  at: string,
-  from: RunStatus[] = ["running"],
-) {
+/** Settles a run by one transition, with counts taken from its recorded case results; undefined when it did not apply. */
+export async function settleRun<T extends SettleRunTransition>(db: Db, id: string, transition: T, outcome: RunOutcome<T>, at: string) {
   const tally = (status: string) =>
     sql<number>`(select count(*) from ${caseResults} where ${caseResults.runId} = ${id} and ${caseResults.status} = ${status})`;
   const rows = await db
@@ -65,7 +59,7 @@ export async function settleRun(
       failed: tally("failed"),
       skipped: tally("skipped"),
     })
-    .where(and(eq(runs.id, id), inArray(runs.status, from)))
+    .where(and(eq(runs.id, id), inArray(runs.status, [...RUN_TRANSITIONS[transition].from])))
     .returning();
   return rows[0];
 }

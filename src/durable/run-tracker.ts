@@ -1,23 +1,17 @@
-// One RunTracker per run or scan: holds `wait: true` callers until the work settles and streams
-// a scan's events to Server-Sent Event subscribers (both pushed by the executor, never by
+// One RunTracker per run or crawl: holds `wait: true` callers until the work settles and streams
+// a crawl's events to Server-Sent Event subscribers (both pushed by the executor, never by
 // polling D1), and keeps a watchdog alarm so work whose consumer died is settled (a run as
-// `error`, a scan as `failed`) instead of staying queued or running forever.
+// `error`, a crawl as `failed`) instead of staying queued or running forever. Services reach it
+// through the Tracker port (services/tracker.ts), which trackerClient() implements.
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env";
-import { createDb } from "../db/client";
-import { isSettled, type SettledRunStatus } from "../schemas/runs";
-import type { SettledCrawlStatus } from "../schemas/crawls";
-import { findRunById } from "../db/runs";
-import { failRun, type RunSignals } from "../services/run-executor";
-import { failCrawl } from "../services/crawl-executor";
-import { continueRunAfterScan, type RunWatch } from "../services/runs";
+import type { SettledStatus as Settled, TrackedEvent, Tracker, WorkKind } from "../services/tracker";
+import { failRun } from "../services/run-lifecycle";
+import { failCrawl } from "../services/crawl-lifecycle";
+import { wire } from "../wiring";
+import { trackerClient } from "./tracker-client";
 
-export type TrackedKind = "run" | "crawl";
-type Settled = SettledRunStatus | SettledCrawlStatus;
 type Waiter = (status: Settled | null) => void;
-
-/** A scan event as the tracker streams it: one JSON line per event. */
-export type TrackedEvent = { seq: number; type: string; data: Record<string, unknown>; createdAt: string };
 
 const encoder = new TextEncoder();
 
@@ -26,7 +20,7 @@ export class RunTracker extends DurableObject<Env> {
   private readonly subscribers = new Set<ReadableStreamDefaultController<Uint8Array>>();
 
   /** The work was queued, or is alive: (re)arm the watchdog. */
-  async arm(id: string, watchdogMs: number, kind: TrackedKind = "run"): Promise<void> {
+  async arm(id: string, watchdogMs: number, kind: WorkKind): Promise<void> {
     if (await this.ctx.storage.get<Settled>("status")) return;
     await this.ctx.storage.put({ id, kind });
     await this.ctx.storage.setAlarm(Date.now() + watchdogMs);
@@ -90,51 +84,16 @@ export class RunTracker extends DurableObject<Env> {
     }
   }
 
+  /** The watchdog: nothing was heard from the work in time, so it is ended through the same lifecycle as any other settle. */
   async alarm(): Promise<void> {
     const id = await this.ctx.storage.get<string>("id");
-    const kind = (await this.ctx.storage.get<TrackedKind>("kind")) ?? "run";
+    const kind = (await this.ctx.storage.get<WorkKind>("kind")) ?? "run";
     if (!id || (await this.ctx.storage.get("status"))) return;
-    const db = createDb(this.env.DB);
-    const signals = { alive: async () => {}, settled: async (_id: string, status: Settled) => this.settled(status) };
-    if (kind === "crawl") {
-      const failed = await failCrawl({ db, signals, now: () => new Date() }, id, "The scan stopped making progress (its worker stopped responding) and was ended by the watchdog");
-      if (failed) {
-        await continueRunAfterScan({ db, jobs: this.env.JOBS, signals: runTrackerClient(this.env.RUN_TRACKER), now: () => new Date() }, failed);
-      }
-      return;
-    }
-    const settled = await failRun(
-      { db, signals: signals as RunSignals, now: () => new Date() },
-      id,
-      "The run stopped making progress (its worker stopped responding) and was ended by the watchdog",
-    );
-    if (!settled) {
-      // Already settled in D1 by someone whose signal did not arrive: adopt that status.
-      const run = await findRunById(db, id);
-      if (run && isSettled(run.status)) await this.settled(run.status);
-    }
+    // This object's own settle is applied in place rather than through its stub.
+    const remote = trackerClient(this.env.RUN_TRACKER);
+    const tracker: Tracker = { ...remote, settled: (settledId, status) => (settledId === id ? this.settled(status) : remote.settled(settledId, status)) };
+    const deps = wire(this.env, { tracker });
+    if (kind === "crawl") await failCrawl(deps, id, "The crawl stopped making progress (its worker stopped responding) and was ended by the watchdog");
+    else await failRun(deps, id, "The run stopped making progress (its worker stopped responding) and was ended by the watchdog");
   }
 }
-
-const trackerOf = (namespace: DurableObjectNamespace<RunTracker>, id: string) => namespace.get(namespace.idFromName(id));
-
-/** The executors' and the API's view of the trackers, as plain interfaces services can take. */
-export function runTrackerClient(namespace: DurableObjectNamespace<RunTracker>): RunSignals & RunWatch {
-  return {
-    queued: (runId, watchdogMs) => trackerOf(namespace, runId).arm(runId, watchdogMs, "run"),
-    alive: (runId, watchdogMs) => trackerOf(namespace, runId).arm(runId, watchdogMs, "run"),
-    settled: (runId, status) => trackerOf(namespace, runId).settled(status),
-    waitForSettle: (runId, timeoutMs) => trackerOf(namespace, runId).waitForSettle(timeoutMs) as Promise<SettledRunStatus | null>,
-  };
-}
-
-export function crawlTrackerClient(namespace: DurableObjectNamespace<RunTracker>) {
-  return {
-    queued: (crawlId: string, watchdogMs: number) => trackerOf(namespace, crawlId).arm(crawlId, watchdogMs, "crawl"),
-    alive: (crawlId: string, watchdogMs: number) => trackerOf(namespace, crawlId).arm(crawlId, watchdogMs, "crawl"),
-    settled: (crawlId: string, status: SettledCrawlStatus) => trackerOf(namespace, crawlId).settled(status),
-    publish: (crawlId: string, event: TrackedEvent) => trackerOf(namespace, crawlId).publish(event),
-    subscribe: (crawlId: string) => trackerOf(namespace, crawlId).subscribe(),
-  };
-}
-export type CrawlTracker = ReturnType<typeof crawlTrackerClient>;

@@ -1,8 +1,9 @@
 // Authentication and rate limiting, decided together by one call to the token's RateLimiter
 // Durable Object (which holds the token's caller). Missing or bad credentials answer 401 with
 // WWW-Authenticate, after the client IP's tighter budget is charged, so guessing is slow.
-// If the limiter cannot be reached, reads go on (authenticated from D1) and requests that
-// would start browser work answer 503: nothing that costs a browser is admitted unmetered.
+// If the limiter cannot be reached, reads go on (authenticated from D1) and routes declared with
+// `startsBrowserWork` answer 503: nothing that costs a browser is admitted unmetered.
+// What each credential may do is declared on each route with `allow(...)`.
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "../env";
@@ -16,11 +17,9 @@ import { withTimeout } from "../timeouts";
 
 /** The limiter answers in milliseconds; past this it counts as unreachable. */
 const LIMITER_TIMEOUT_MS = 2000;
-/** Requests that start a run or a scan: refused rather than admitted unmetered. */
-const STARTS_BROWSER_WORK = [/^\/api\/v1\/ci\/trigger$/, /^\/api\/v1\/suites\/[^/]+\/run$/, /^\/api\/v1\/projects\/[^/]+\/crawls$/];
 
 const unauthorized = (message: string) =>
-  new ApiError(401, "auth.invalid_token", message, {}, { "WWW-Authenticate": 'Bearer realm="aegis"' });
+  new ApiError("auth.invalid_token", message, {}, { "WWW-Authenticate": 'Bearer realm="aegis"' });
 
 export function rateLimitHeaders(admission: Admission): Record<string, string> {
   if (admission.limit === null) return {};
@@ -33,9 +32,7 @@ export function rateLimitHeaders(admission: Admission): Record<string, string> {
 
 function refused(admission: Admission, message: string) {
   recordRateLimitRefusal();
-  return new ApiError(
-    429,
-    "rate_limit.exceeded",
+  return new ApiError("rate_limit.exceeded",
     message,
     { limit: admission.limit, retryAfterSeconds: admission.retryAfterSeconds },
     { ...rateLimitHeaders(admission), "Retry-After": String(admission.retryAfterSeconds) },
@@ -80,11 +77,7 @@ export const requireToken = () =>
     });
 
     if (decision === null) {
-      if (STARTS_BROWSER_WORK.some((pattern) => pattern.test(c.req.path)) && c.req.method === "POST") {
-        throw new ApiError(503, "rate_limit.unavailable", "The rate limiter is unreachable; runs cannot start unmetered. Retry shortly", {}, {
-          "Retry-After": "5",
-        });
-      }
+      c.set("unmetered", true);
       const caller = await authenticateToken({ db: c.get("db"), now: systemClock }, token, (work) => c.executionCtx.waitUntil(work));
       if (!caller) throw unauthorized("Invalid token");
       c.set("caller", caller);
@@ -102,4 +95,29 @@ export const requireToken = () =>
     await next();
     for (const [name, value] of Object.entries(rateLimitHeaders(decision.admission))) c.header(name, value);
     c.header("Server-Timing", `rl;dur=${limiterMs};desc="rate limiter"`, { append: true });
+  });
+
+export type Credential = "org" | "ci";
+
+const CREDENTIAL_REFUSALS = {
+  org: new ApiError("auth.org_key_required", "Only the organization key may do this (token management and project settings)"),
+  ci: new ApiError("auth.ci_token_required", "The trigger runs the CI token's project: call it with a project CI token"),
+} as const;
+
+/** A route's own check of the credential kinds that may call it (after authentication). */
+export const requireCredential = (allowed: readonly Credential[]) =>
+  createMiddleware<AppEnv>(async (c, next) => {
+    const caller = c.get("caller");
+    if (caller.kind === "admin") throw new ApiError("auth.tenant_token_required", "Use an org key or a CI token");
+    if (!allowed.includes(caller.kind)) throw CREDENTIAL_REFUSALS[allowed.length === 1 ? allowed[0] : "org"];
+    return next();
+  });
+
+/** Routes that start a run or a crawl: refused rather than admitted while the limiter cannot meter them. */
+export const meteredOnly = () =>
+  createMiddleware<AppEnv>(async (c, next) => {
+    if (c.get("unmetered")) {
+      throw new ApiError("rate_limit.unavailable", "The rate limiter is unreachable; browser work cannot start unmetered. Retry shortly", {}, { "Retry-After": "5" });
+    }
+    return next();
   });

@@ -6,7 +6,7 @@ import { ApiError } from "../errors";
 
 export const MAX_JSON_BODY_BYTES = 256 * 1024;
 
-const ACCEPTED = /^(application\/([\w.-]+\+)?json|application\/x-www-form-urlencoded|text\/plain)$/;
+const ACCEPTED = /^(application\/([\w.-]+\+)?json|application\/x-www-form-urlencoded)$/;
 
 export const jsonBody = (maxBytes = MAX_JSON_BODY_BYTES) =>
   createMiddleware(async (c, next) => {
@@ -16,8 +16,8 @@ export const jsonBody = (maxBytes = MAX_JSON_BODY_BYTES) =>
     const text = c.req.raw.body ? await readBounded(c.req.raw.body, maxBytes) : "";
     const mediaType = (c.req.header("content-type") ?? "").split(";")[0].trim().toLowerCase();
     if (mediaType && !ACCEPTED.test(mediaType)) {
-      throw new ApiError(415, "request.unsupported_media_type", `Content-Type ${mediaType} is not accepted: send JSON`, {
-        accepted: ["application/json"],
+      throw new ApiError("request.unsupported_media_type", `Content-Type ${mediaType} is not accepted: send JSON`, {
+        accepted: ["application/json", "application/x-www-form-urlencoded (read as JSON)"],
       });
     }
     const headers = new Headers(c.req.raw.headers);
@@ -28,7 +28,7 @@ export const jsonBody = (maxBytes = MAX_JSON_BODY_BYTES) =>
   });
 
 const tooLarge = (maxBytes: number) =>
-  new ApiError(413, "request.too_large", `The request body is over ${maxBytes} bytes`, { maxBytes });
+  new ApiError("request.too_large", `The request body is over ${maxBytes} bytes`, { maxBytes });
 
 async function readBounded(body: ReadableStream<Uint8Array>, maxBytes: number): Promise<string> {
   const reader = body.getReader();

@@ -1,46 +1,24 @@
 // The JOBS queue: each message names one unit of browser work by id. Messages are validated
 // (anything malformed is acked and logged, never retried forever); an unexpected failure is
-// retried, and on the last attempt the run is settled as `error` so no caller waits forever.
-import type { Env } from "../env";
-import { createDb } from "../db/client";
-import { JobMessage } from "../schemas/runs";
-import { executeRun, failRun, type ExecutorDeps } from "../services/run-executor";
-import { crawlTrackerClient, runTrackerClient } from "../durable/run-tracker";
-import { executeCrawl, failCrawl, type CrawlExecutorDeps } from "../services/crawl-executor";
-import { continueRunAfterScan } from "../services/runs";
-import { keyRingFrom } from "../auth/secrets";
-import { urlPolicyFrom } from "../browser/url-policy";
+// retried, and on the last attempt the work is settled (a run as `error`, a crawl as `failed`)
+// through its lifecycle, so every settled listener hears of it and no caller waits forever.
+import { JobMessage } from "../schemas/messages";
+import type { ServiceDeps } from "../services/deps";
+import { executeRun } from "../services/run-executor";
+import { executeCrawl } from "../services/crawl-executor";
+import { failRun } from "../services/run-lifecycle";
+import { failCrawl } from "../services/crawl-lifecycle";
 
 /** Keep in step with max_retries of the JOBS consumer in wrangler.toml. */
 export const JOBS_MAX_RETRIES = 3;
 
-export function executorDeps(env: Env): ExecutorDeps {
-  return {
-    db: createDb(env.DB),
-    artifacts: env.ARTIFACTS,
-    browser: env.BROWSER,
-    signals: runTrackerClient(env.RUN_TRACKER),
-    policy: urlPolicyFrom(env.PRIVATE_TARGET_ALLOWLIST),
-    now: () => new Date(),
-  };
-}
+const EXECUTE = { run: executeRun, crawl: executeCrawl } as const;
+const GIVE_UP = {
+  run: (deps: ServiceDeps, id: string) => failRun(deps, id, "The run failed on our side after several attempts"),
+  crawl: (deps: ServiceDeps, id: string) => failCrawl(deps, id, "The crawl failed on our side after several attempts"),
+} as const;
 
-export function crawlExecutorDeps(env: Env): CrawlExecutorDeps {
-  const db = createDb(env.DB);
-  return {
-    afterScan: (crawl) => continueRunAfterScan({ db, jobs: env.JOBS, signals: runTrackerClient(env.RUN_TRACKER), now: () => new Date() }, crawl),
-    db: createDb(env.DB),
-    artifacts: env.ARTIFACTS,
-    browser: env.BROWSER,
-    signals: crawlTrackerClient(env.RUN_TRACKER),
-    policy: urlPolicyFrom(env.PRIVATE_TARGET_ALLOWLIST),
-    keys: () => keyRingFrom(env.CREDENTIAL_KEYS),
-    now: () => new Date(),
-  };
-}
-
-export async function consumeJobs(batch: MessageBatch<unknown>, env: Env): Promise<void> {
-  const deps = executorDeps(env);
+export async function consumeJobs(batch: MessageBatch<unknown>, deps: ServiceDeps): Promise<void> {
   for (const message of batch.messages) {
     const parsed = JobMessage.safeParse(message.body);
     if (!parsed.success) {
@@ -50,19 +28,12 @@ export async function consumeJobs(batch: MessageBatch<unknown>, env: Env): Promi
     }
     const job = parsed.data;
     try {
-      if (job.kind === "run") await executeRun(deps, job.id);
-      else await executeCrawl(crawlExecutorDeps(env), job.id);
+      await EXECUTE[job.kind](deps, job.id);
       message.ack();
     } catch (error) {
       console.error(`jobs: ${job.kind} failed unexpectedly`, job.id, error);
       if (message.attempts > JOBS_MAX_RETRIES) {
-        const settle =
-          job.kind === "run"
-            ? failRun(deps, job.id, "The run failed on our side after several attempts")
-            : failCrawl(crawlExecutorDeps(env), job.id, "The scan failed on our side after several attempts").then(
-                (failed) => failed && crawlExecutorDeps(env).afterScan?.(failed),
-              );
-        await settle.catch((e) => console.error("jobs: could not settle", job.id, e));
+        await GIVE_UP[job.kind](deps, job.id).catch((e) => console.error("jobs: could not settle", job.id, e));
         message.ack();
       } else {
         message.retry({ delaySeconds: 2 ** message.attempts });

@@ -1,5 +1,5 @@
 // Shared pieces of every route module: the router factory (validation failures become the
-// contract's 400), the request context as service dependencies, and OpenAPI helpers.
+// contract's 400), who may call a route, the request's service dependencies, and OpenAPI helpers.
 import { OpenAPIHono } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import * as z from "zod";
@@ -7,14 +7,10 @@ import type { AppEnv } from "../env";
 import { ApiError, ErrorBody, validationError } from "../errors";
 import { ErrorSchema } from "../schemas/common";
 import { scopeOf, type TenantCaller } from "../auth/tenancy";
-import { rateLimiterClient } from "../durable/rate-limiter";
-import { systemClock } from "../services/clock";
-import { crawlTrackerClient, runTrackerClient } from "../durable/run-tracker";
-import { keyRingFrom } from "../auth/secrets";
-import { continueRunAfterScan } from "../services/runs";
-import type { CrawlRow } from "../db/crawls";
-import { urlPolicyFrom } from "../browser/url-policy";
+import { meteredOnly, requireCredential, type Credential } from "../middleware/auth";
+import type { ServiceDeps } from "../services/deps";
 import type { LinkSigner } from "../services/links";
+import { wire } from "../wiring";
 
 export function createRouter() {
   return new OpenAPIHono<AppEnv>({
@@ -57,35 +53,30 @@ export const errorResponses = (...statuses: number[]) =>
 
 export const bearerSecurity = [{ bearerAuth: [] }];
 
+const CREDENTIAL_NAMES: Record<Credential, string> = { org: "the organization key", ci: "a CI token of the project" };
+
+/**
+ * Who may call a route, declared with it: the route's own middleware checks the credential kind
+ * (after authentication, before validation), and the OpenAPI document says the same. Routes that
+ * start browser work say so here, and are refused while the rate limiter cannot meter them.
+ */
+export const access = (credentials: Credential[], options: { startsBrowserWork?: boolean } = {}) => ({
+  security: bearerSecurity,
+  middleware: [requireCredential(credentials), ...(options.startsBrowserWork ? [meteredOnly()] : [])],
+  description: `Who may call it: ${credentials.map((c) => CREDENTIAL_NAMES[c]).join(" or ")}.${options.startsBrowserWork ? " Starts browser work." : ""}`,
+  "x-credentials": credentials,
+});
+
 export function tenantOf(c: Context<AppEnv>): TenantCaller {
   const caller = c.get("caller");
-  if (caller.kind === "admin") throw new ApiError(403, "auth.tenant_token_required", "Use an org key or a CI token");
+  if (caller.kind === "admin") throw new ApiError("auth.tenant_token_required", "Use an org key or a CI token");
   return caller;
 }
 
 export const scopeFor = (c: Context<AppEnv>) => scopeOf(tenantOf(c));
 
-export const baseDeps = (c: Context<AppEnv>) => ({ db: c.get("db"), primaryDb: c.get("primaryDb"), now: systemClock });
-
-/** Dependencies of services that revoke tokens: the limiters hold the live callers. */
-export const tokenDeps = (c: Context<AppEnv>) => ({ ...baseDeps(c), limiter: rateLimiterClient(c.env.RATE_LIMITER) });
-
-export function runDeps(c: Context<AppEnv>) {
-  const tracker = runTrackerClient(c.env.RUN_TRACKER);
-  return { ...baseDeps(c), jobs: c.env.JOBS, watch: tracker, signals: tracker, policy: urlPolicyFrom(c.env.PRIVATE_TARGET_ALLOWLIST), scans: crawlDeps(c) };
-}
-
-export function crawlDeps(c: Context<AppEnv>) {
-  const tracker = crawlTrackerClient(c.env.RUN_TRACKER);
-  const base = { ...baseDeps(c), jobs: c.env.JOBS };
-  return {
-    ...base,
-    tracker,
-    policy: urlPolicyFrom(c.env.PRIVATE_TARGET_ALLOWLIST),
-    keys: () => keyRingFrom(c.env.CREDENTIAL_KEYS),
-    afterScan: (crawl: CrawlRow) => continueRunAfterScan({ ...base, signals: runTrackerClient(c.env.RUN_TRACKER) }, crawl),
-  };
-}
+/** The request's service dependencies: the one wiring, on this request's D1 session. */
+export const depsOf = (c: Context<AppEnv>): ServiceDeps => wire(c.env, { db: c.get("db"), primaryDb: c.get("primaryDb") });
 
 export function linkSigner(c: Context<AppEnv>): LinkSigner {
   const configured = c.env.PUBLIC_BASE_URL as string;

@@ -9,6 +9,18 @@ export type SettledCrawlStatus = (typeof SETTLED_CRAWL_STATUSES)[number];
 export const isCrawlSettled = (status: CrawlStatus): status is SettledCrawlStatus =>
   (SETTLED_CRAWL_STATUSES as readonly string[]).includes(status);
 
+/** A crawl's lifecycle, one row per transition (see RUN_TRANSITIONS): each a conditional update in db/crawls.ts. */
+export const CRAWL_TRANSITIONS = {
+  start: { from: ["queued"], to: ["running"] },
+  finish: { from: ["running"], to: ["completed", "failed"] },
+  cancel: { from: ["queued", "running"], to: ["cancelled"] },
+  /** The watchdog, the consumer's last retry, or a crawl that could not be queued. */
+  fail: { from: ["queued", "running"], to: ["failed"] },
+} as const satisfies Record<string, { from: readonly CrawlStatus[]; to: readonly CrawlStatus[] }>;
+export type CrawlTransition = keyof typeof CRAWL_TRANSITIONS;
+export type SettleCrawlTransition = Exclude<CrawlTransition, "start">;
+export type CrawlOutcome<T extends SettleCrawlTransition> = { status: (typeof CRAWL_TRANSITIONS)[T]["to"][number]; errorMessage?: string | null };
+
 export const SCAN_MODES = ["quick", "normal", "deep"] as const;
 export type ScanMode = (typeof SCAN_MODES)[number];
 

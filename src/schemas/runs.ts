@@ -8,6 +8,25 @@ export type SettledRunStatus = (typeof SETTLED_RUN_STATUSES)[number];
 export const isSettled = (status: RunStatus): status is SettledRunStatus =>
   (SETTLED_RUN_STATUSES as readonly string[]).includes(status);
 
+/**
+ * A run's lifecycle, one row per transition: which statuses it may leave from and which it may
+ * end in. db/runs.ts applies each as one conditional update, so a replayed queue message or a
+ * late watchdog cannot apply a transition twice or move a settled run.
+ */
+export const RUN_TRANSITIONS = {
+  start: { from: ["queued"], to: ["running"] },
+  /** The executor's verdict once every case has a result (or the site was unreachable). */
+  finish: { from: ["running"], to: ["passed", "failed", "error"] },
+  cancel: { from: ["queued", "running"], to: ["cancelled"] },
+  /** The watchdog or the consumer's last retry: whatever it was doing, it ends as error. */
+  fail: { from: ["queued", "running"], to: ["error"] },
+  /** A run that never left the queue: it could not be queued, or the crawl before it ended badly. */
+  abandon: { from: ["queued"], to: ["cancelled", "error"] },
+} as const satisfies Record<string, { from: readonly RunStatus[]; to: readonly RunStatus[] }>;
+export type RunTransition = keyof typeof RUN_TRANSITIONS;
+export type SettleRunTransition = Exclude<RunTransition, "start">;
+export type RunOutcome<T extends SettleRunTransition> = { status: (typeof RUN_TRANSITIONS)[T]["to"][number]; errorMessage?: string | null };
+
 export const CASE_RESULT_STATUSES = ["passed", "failed", "skipped"] as const;
 export type CaseResultStatus = (typeof CASE_RESULT_STATUSES)[number];
 
@@ -98,10 +117,3 @@ export const RunSchema = TriggerResponse.extend({
 export const RunDetailSchema = RunSchema.extend({ results: z.array(CaseResultSchema) }).meta({ id: "Run" });
 
 export const RunListQuery = PageQuery.extend({ status: z.enum(RUN_STATUSES).optional() });
-
-/** The JOBS queue's message: small, no secrets; the consumer reads the rest from D1. */
-export const JobMessage = z.discriminatedUnion("kind", [
-  z.strictObject({ kind: z.literal("run"), id: IdSchema }),
-  z.strictObject({ kind: z.literal("crawl"), id: IdSchema }),
-]);
-export type JobMessage = z.infer<typeof JobMessage>;

@@ -1,10 +1,10 @@
-// Starting scans, reading them back, cancelling them, and their events (paged or live).
+// Starting crawls, reading them back, cancelling them, and their events (paged or live).
 import type { Db } from "../db/client";
 import { findProject } from "../db/projects";
 import { crawlEventsAfter, findCrawl, findCrawlWithPages, insertCrawl, listCrawlEvents, listCrawls, type CrawlPageRow, type CrawlRow } from "../db/crawls";
 import type { Scope } from "../auth/tenancy";
-import { seal, type KeyRing } from "../auth/secrets";
-import { judgeUrl, type UrlPolicy } from "../browser/url-policy";
+import { seal } from "../auth/secrets";
+import { judgeUrl } from "../browser/url-policy";
 import { ApiError, notFound } from "../errors";
 import { uuidv7 } from "../ids";
 import type { PageQuery } from "../schemas/common";
@@ -17,30 +17,20 @@ import {
 } from "../schemas/crawls";
 import type { ProjectRow } from "../db/projects";
 import { artifactUrl, type LinkSigner } from "./links";
-import { credentialAad, CRAWL_QUEUE_WATCHDOG_MS, parseCookieString, settleScan, type CrawlSignals } from "./crawl-executor";
-import type { Clock } from "./clock";
-import type { TrackedEvent } from "../durable/run-tracker";
+import { credentialAad, parseCookieString } from "./crawl-credentials";
+import { settleCrawlBy } from "./crawl-lifecycle";
+import type { ServiceDeps } from "./deps";
+import type { TrackedEvent } from "./tracker";
 
-export type CrawlTrackerPort = CrawlSignals & {
-  queued(crawlId: string, watchdogMs: number): Promise<void>;
-  subscribe(crawlId: string): Promise<ReadableStream<Uint8Array>>;
-};
+export type CrawlDeps = Pick<ServiceDeps, "db" | "jobs" | "tracker" | "policy" | "keys" | "now" | "onSettled">;
 
-export type CrawlDeps = {
-  db: Db;
-  jobs: Queue;
-  tracker: CrawlTrackerPort;
-  policy: UrlPolicy;
-  keys: () => Promise<KeyRing>;
-  now: Clock;
-  /** What follows a scan that ended (a crawl: true trigger's run goes on, or ends with it). */
-  afterScan?: (crawl: CrawlRow) => Promise<void>;
-};
+/** A queued crawl that no consumer picks up within this time is settled as failed. */
+export const CRAWL_QUEUE_WATCHDOG_MS = 30 * 60 * 1000;
 
-/** Settles a scan's settings: the request, then the project's last scan, then the scan mode. */
+/** Settles a crawl's settings: the request, then the project's last crawl, then the scan mode. */
 export function resolveCrawlSettings(body: CreateCrawlBody, project: ProjectRow): CrawlSettings {
   const baseUrl = body.baseUrl ?? project.baseUrl;
-  if (!baseUrl) throw new ApiError(400, "scan.base_url_required", "The project has no baseUrl: send one with the scan");
+  if (!baseUrl) throw new ApiError("crawl.base_url_required", "The project has no baseUrl: send one with the crawl");
   const mode = SCAN_MODE_DEFAULTS[body.scan_mode ?? "normal"];
   const last = project.scanSettings;
   return {
@@ -62,20 +52,20 @@ export async function startCrawl(deps: CrawlDeps, scope: Scope, projectId: strin
   if (!project) throw notFound("Project");
   const settings = resolveCrawlSettings(body, project);
   const verdict = judgeUrl(deps.policy, settings.baseUrl);
-  if (!verdict.allowed) throw new ApiError(400, "scan.target_not_allowed", `baseUrl refused: ${verdict.reason}`, { baseUrl: settings.baseUrl });
+  if (!verdict.allowed) throw new ApiError("crawl.target_not_allowed", `baseUrl refused: ${verdict.reason}`, { baseUrl: settings.baseUrl });
   const origin = new URL(settings.baseUrl).origin;
   for (const [i, page] of (settings.crawlPages ?? []).entries()) {
     if (!page.startsWith("/") && new URL(page, origin).origin !== origin) {
-      throw new ApiError(400, "validation_error", "crawlPages must be paths or URLs on the scan's origin", { issues: [{ path: `crawlPages.${i}`, message: `not on ${origin}` }] });
+      throw new ApiError("request.invalid", "crawlPages must be paths or URLs on the crawl's origin", { issues: [{ path: `crawlPages.${i}`, message: `not on ${origin}` }] });
     }
   }
   const credentials = body.credentials ?? [];
   for (const [i, credential] of credentials.entries()) {
     if (credential.credential_type === "cookie" && !parseCookieString(credential.cookie_string).every((c) => /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(c.name) && /^[^;\s,]*$/.test(c.value))) {
-      throw new ApiError(400, "validation_error", "cookie_string must be name=value pairs separated by ';'", { issues: [{ path: `credentials.${i}.cookie_string`, message: "not a cookie string" }] });
+      throw new ApiError("request.invalid", "cookie_string must be name=value pairs separated by ';'", { issues: [{ path: `credentials.${i}.cookie_string`, message: "not a cookie string" }] });
     }
     if (credential.credential_type === "username_password" && credential.login_url && !credential.login_url.startsWith("/") && new URL(credential.login_url).origin !== origin) {
-      throw new ApiError(400, "validation_error", "login_url must be on the scan's origin: credentials go to that origin only", { issues: [{ path: `credentials.${i}.login_url`, message: `not on ${origin}` }] });
+      throw new ApiError("request.invalid", "login_url must be on the crawl's origin: credentials go to that origin only", { issues: [{ path: `credentials.${i}.login_url`, message: `not on ${origin}` }] });
     }
   }
   const id = uuidv7();
@@ -85,7 +75,7 @@ export async function startCrawl(deps: CrawlDeps, scope: Scope, projectId: strin
   const sealed = [];
   if (credentials.length) {
     const ring = await deps.keys().catch(() => {
-      throw new ApiError(503, "scan.credentials_unavailable", "This deployment cannot store scan credentials (CREDENTIAL_KEYS is not set)");
+      throw new ApiError("crawl.credentials_unavailable", "This deployment cannot store crawl credentials (CREDENTIAL_KEYS is not set)");
     });
     for (const [position, credential] of credentials.entries()) {
       sealed.push({ crawlId: id, position, ...(await seal(ring, JSON.stringify(credential), credentialAad(id, position))) });
@@ -96,7 +86,7 @@ export async function startCrawl(deps: CrawlDeps, scope: Scope, projectId: strin
     orgId: project.orgId,
     projectId: project.id,
     runId,
-    name: body.name ?? `Scan of ${new URL(settings.baseUrl).host}`,
+    name: body.name ?? `Crawl of ${new URL(settings.baseUrl).host}`,
     status: "queued",
     scanMode: body.scan_mode ?? "normal",
     settings,
@@ -111,11 +101,11 @@ export async function startCrawl(deps: CrawlDeps, scope: Scope, projectId: strin
   };
   await insertCrawl(deps.db, row, sealed);
   try {
-    await deps.tracker.queued(id, CRAWL_QUEUE_WATCHDOG_MS);
+    await deps.tracker.arm("crawl", id, CRAWL_QUEUE_WATCHDOG_MS);
     await deps.jobs.send({ kind: "crawl", id });
   } catch {
-    await settleScan({ db: deps.db, signals: deps.tracker, now: deps.now }, id, { status: "failed", errorMessage: "The scan could not be queued" }, ["queued"]);
-    throw new ApiError(503, "scan.queue_unavailable", "The scan could not be queued; try again", { crawlId: id }, { "Retry-After": "5" });
+    await settleCrawlBy(deps, id, "fail", { status: "failed", errorMessage: "The crawl could not be queued" });
+    throw new ApiError("crawl.queue_unavailable", "The crawl could not be queued; try again", { crawlId: id }, { "Retry-After": "5" });
   }
   return row;
 }
@@ -129,12 +119,12 @@ function uniqueLabels(roles: CrawlRole[]): CrawlRole[] {
   });
 }
 
-export async function cancelCrawl(deps: Pick<CrawlDeps, "db" | "tracker" | "now" | "afterScan">, scope: Scope, id: string) {
+/** Cancels a queued or running crawl; the crawler stops at its next poll, and a run waiting for it ends cancelled too. */
+export async function cancelCrawl(deps: Pick<CrawlDeps, "db" | "tracker" | "now" | "onSettled">, scope: Scope, id: string) {
   const crawl = await findCrawl(deps.db, scope, id);
-  if (!crawl) throw notFound("Scan");
-  const settled = await settleScan({ db: deps.db, signals: deps.tracker, now: deps.now }, id, { status: "cancelled" }, ["queued", "running"]);
-  if (!settled) throw new ApiError(409, "scan.already_settled", `The scan already ended as ${crawl.status}`, { status: crawl.status });
-  await deps.afterScan?.(settled);
+  if (!crawl) throw notFound("Crawl");
+  const settled = await settleCrawlBy(deps, id, "cancel", { status: "cancelled" });
+  if (!settled) throw new ApiError("crawl.already_settled", `The crawl already ended as ${crawl.status}`, { status: crawl.status });
   return settled;
 }
 
@@ -180,7 +170,7 @@ async function pageView(page: CrawlPageRow, signer: LinkSigner, nowMs: number) {
 
 export async function getCrawlDetail(deps: { db: Db; primaryDb?: () => Db }, scope: Scope, id: string, signer: LinkSigner, nowMs: number) {
   const found = (await findCrawlWithPages(deps.db, scope, id)) ?? (deps.primaryDb ? await findCrawlWithPages(deps.primaryDb(), scope, id) : undefined);
-  if (!found) throw notFound("Scan");
+  if (!found) throw notFound("Crawl");
   const pages = await Promise.all(found.pages.map((p) => pageView(p, signer, nowMs)));
   const reached: Record<string, string[]> = {};
   for (const p of found.pages) if (!p.error && p.status !== null && p.status < 400) (reached[p.role] ??= []).push(p.url);
@@ -192,7 +182,7 @@ export async function getCrawlDetail(deps: { db: Db; primaryDb?: () => Db }, sco
 }
 
 export async function crawlEventsPage(deps: { db: Db }, scope: Scope, id: string, query: { limit: number; offset: number }) {
-  if (!(await findCrawl(deps.db, scope, id))) throw notFound("Scan");
+  if (!(await findCrawl(deps.db, scope, id))) throw notFound("Crawl");
   const { items, totalCount } = await listCrawlEvents(deps.db, id, query);
   return { items: items.map(eventView), totalCount, limit: query.limit, offset: query.offset };
 }
@@ -208,12 +198,12 @@ const encoder = new TextEncoder();
 const sseFrame = (e: TrackedEvent) => encoder.encode(`id: ${e.seq}\nevent: ${e.type}\ndata: ${JSON.stringify(eventView(e))}\n\n`);
 
 /**
- * The scan's events as Server-Sent Events: those after `lastEventId` from D1, then live ones
- * pushed by the scan's tracker, until the scan ends. Subscribing before reading D1 means no
+ * The crawl's events as Server-Sent Events: those after `lastEventId` from D1, then live ones
+ * pushed by the crawl's tracker, until the crawl ends. Subscribing before reading D1 means no
  * event falls between the two; the sequence numbers drop the ones seen twice.
  */
 export async function crawlEventStream(deps: Pick<CrawlDeps, "db" | "tracker">, scope: Scope, id: string, lastEventId: number) {
-  if (!(await findCrawl(deps.db, scope, id))) throw notFound("Scan");
+  if (!(await findCrawl(deps.db, scope, id))) throw notFound("Crawl");
   const live = await deps.tracker.subscribe(id);
   const backlog = await crawlEventsAfter(deps.db, id, lastEventId);
   let sent = lastEventId;
@@ -221,7 +211,7 @@ export async function crawlEventStream(deps: Pick<CrawlDeps, "db" | "tracker">, 
   const writer = writable.getWriter();
   (async () => {
     try {
-      await writer.write(encoder.encode(": scan events\n\n"));
+      await writer.write(encoder.encode(": crawl events\n\n"));
       for (const event of backlog) {
         await writer.write(sseFrame(event));
         sent = event.seq;
@@ -243,7 +233,7 @@ export async function crawlEventStream(deps: Pick<CrawlDeps, "db" | "tracker">, 
           }
         }
       }
-      // The scan ended: anything written after the stream closed is in D1.
+      // The crawl ended: anything written after the stream closed is in D1.
       for (const event of await crawlEventsAfter(deps.db, id, sent)) await writer.write(sseFrame(event));
     } catch {
       // the client went away

@@ -44,7 +44,7 @@ export async function checkReadiness(deps: Deps): Promise<{ ready: true }> {
     await withTimeout(checkSchema(deps.db));
   } catch (error) {
     console.error("ready: D1 unreachable or schema not migrated", error);
-    throw new ApiError(503, "service.not_ready", "The database is unreachable or its schema is not migrated", {}, { "Retry-After": "5" });
+    throw new ApiError("service.not_ready", "The database is unreachable or its schema is not migrated", {}, { "Retry-After": "5" });
   }
   return { ready: true };
 }

@@ -48,7 +48,7 @@ export type IdempotentRequest = {
 };
 
 const invalidKey = (message: string) =>
-  new ApiError(400, "idempotency.invalid_key", message, { maxLength: MAX_KEY_LENGTH });
+  new ApiError("idempotency.invalid_key", message, { maxLength: MAX_KEY_LENGTH });
 
 /**
  * The key of an Idempotency-Key header, or null without one. The draft sends it as a structured
@@ -102,9 +102,7 @@ export async function beginIdempotentRequest(
     const record = await findIdempotencyRecord(deps.db, scope, key);
     if (!record || record.createdAt < expiredBefore) continue;
     if (record.fingerprint !== fingerprint) {
-      throw new ApiError(
-        422,
-        "idempotency.key_reused",
+      throw new ApiError("idempotency.key_reused",
         "This Idempotency-Key was used with another request (method, path or body) in the last 24 hours: use a new key",
         { key },
       );
@@ -113,19 +111,17 @@ export async function beginIdempotentRequest(
     if (record.responseStatus !== null) {
       const body = record.responseBody === null ? "" : await openText(secret, sealContext(scope, key), record.responseBody);
       // Only a change of the operator's secret makes this happen: the key's answer is not ours to read.
-      if (body === null) throw new ApiError(422, "idempotency.key_reused", "This Idempotency-Key was used with another credential", { key });
+      if (body === null) throw new ApiError("idempotency.key_reused", "This Idempotency-Key was used with another credential", { key });
       return { kind: "replay", response: { status: record.responseStatus, headers: record.responseHeaders ?? {}, body } };
     }
     if (record.runId !== null) return { kind: "attach", claim, runId: record.runId };
-    throw new ApiError(
-      409,
-      "idempotency.in_flight",
+    throw new ApiError("idempotency.in_flight",
       "A request with this Idempotency-Key is still being processed; retry after it answers",
       { key },
       { "Retry-After": "1" },
     );
   }
-  throw new ApiError(409, "idempotency.in_flight", "This Idempotency-Key is changing hands; retry", { key }, { "Retry-After": "1" });
+  throw new ApiError("idempotency.in_flight", "This Idempotency-Key is changing hands; retry", { key }, { "Retry-After": "1" });
 }
 
 export async function recordStartedRun(deps: Pick<Deps, "db">, claim: Claim, runId: string) {

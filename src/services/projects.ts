@@ -25,7 +25,7 @@ export async function createProject(
   scope: Scope,
   input: { name: string; baseUrl?: string; scanSettings?: ProjectScanSettings },
 ) {
-  if (scope.projectId) throw new ApiError(403, "auth.org_key_required", "Creating projects needs the organization key");
+  if (scope.projectId) throw new ApiError("auth.org_key_required", "Creating projects needs the organization key");
   const at = deps.now().toISOString();
   const row: ProjectRow = {
     id: uuidv7(),
@@ -64,7 +64,7 @@ export async function changeProject(
 
 /** Deletes a project with its suites, runs and CI tokens; the tokens stop working at once. */
 export async function removeProject(deps: Deps & { limiter: TokenRevoker }, scope: Scope, id: string) {
-  if (scope.projectId) throw new ApiError(403, "auth.org_key_required", "Deleting a project needs the organization key");
+  if (scope.projectId) throw new ApiError("auth.org_key_required", "Deleting a project needs the organization key");
   if (!(await findProject(deps.db, scope, id))) throw notFound("Project");
   const hashes = await tokenHashesOfProject(deps.db, id);
   // Tokens first: a project whose deletion fails halfway keeps no usable token.

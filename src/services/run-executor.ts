@@ -1,35 +1,19 @@
 // Executes a queued run: the JOBS consumer calls this once per delivery. At-least-once
 // delivery is safe: a settled run is left alone, a run found `running` (its consumer died)
 // resumes with the cases that have no result yet, and every transition is conditional.
-import type { Db } from "../db/client";
 import { findCasesByIds, type CaseRow } from "../db/cases";
-import { findRunById, listCaseResults, markRunning, settleRun, upsertCaseResult, type RunRow } from "../db/runs";
+import { findRunById, listCaseResults, upsertCaseResult, type RunRow } from "../db/runs";
 import { uuidv7 } from "../ids";
 import { isSettled, type SettledRunStatus } from "../schemas/runs";
 import { artifactKeys, putPng } from "../storage/artifacts";
 import type { Browser } from "@cloudflare/puppeteer";
-import { isBrowserFault, withBrowserSession, type BrowserBinding, type SessionInfo } from "../browser/session";
+import { isBrowserFault, withBrowserSession, type SessionInfo } from "../browser/session";
 import { runCaseInFreshContext } from "../browser/case-runner";
 import { SiteUnreachable } from "../browser/step-runner";
-import type { UrlPolicy } from "../browser/url-policy";
+import type { ServiceDeps } from "./deps";
+import { announceRun, settleRunBy, startRunning } from "./run-lifecycle";
 
-/** What the run's Durable Object hears from the executor. */
-export type RunSignals = {
-  /** The run is alive; settle it as `error` if nothing is heard again within `watchdogMs`. */
-  alive(runId: string, watchdogMs: number): Promise<void>;
-  settled(runId: string, status: SettledRunStatus): Promise<void>;
-};
-
-export type ExecutorDeps = {
-  db: Db;
-  artifacts: R2Bucket;
-  browser: BrowserBinding;
-  signals: RunSignals;
-  policy: UrlPolicy;
-  now: () => Date;
-  /** The watchdog and the heartbeat that holds it off; tests shorten them. */
-  timing?: { watchdogMs: number; heartbeatMs: number };
-};
+export type ExecutorDeps = Pick<ServiceDeps, "db" | "artifacts" | "browser" | "tracker" | "policy" | "now" | "onSettled" | "timing">;
 
 /** Silence longer than this settles a run as `error`: its consumer is presumed dead. */
 export const CASE_WATCHDOG_MS = 5 * 60 * 1000;
@@ -39,18 +23,18 @@ export const HEARTBEAT_MS = 60 * 1000;
 export type ExecutionReport = { outcome: "settled" | "skipped"; status?: SettledRunStatus; sessionReused?: boolean; browserStartMs?: number };
 
 export async function executeRun(deps: ExecutorDeps, runId: string): Promise<ExecutionReport> {
-  const { db, signals } = deps;
+  const { db } = deps;
   const iso = () => deps.now().toISOString();
   const found = await findRunById(db, runId);
   if (!found) return { outcome: "skipped" };
   if (isSettled(found.status)) {
-    // The settle may have reached D1 but not the tracker before a crash: tell it again (idempotent).
-    await signals.settled(runId, found.status);
+    // The settle may have reached D1 but not its listeners before a crash: announce it again.
+    await announceRun(deps, found);
     return { outcome: "skipped" };
   }
-  const run = found.status === "queued" ? ((await markRunning(db, runId, iso())) ?? (await findRunById(db, runId))) : found;
+  const run = found.status === "queued" ? ((await startRunning(deps, runId)) ?? (await findRunById(db, runId))) : found;
   if (!run || run.status !== "running") return { outcome: "skipped" };
-  await signals.alive(runId, watchdogMsOf(deps));
+  await deps.tracker.arm("run", runId, watchdogMsOf(deps));
 
   const done = new Set((await listCaseResults(db, runId)).map((r) => r.caseId));
   const cases = new Map((await findCasesByIds(db, run.caseIds)).map((c) => [c.id, c]));
@@ -62,7 +46,7 @@ export async function executeRun(deps: ExecutorDeps, runId: string): Promise<Exe
   }
   const runnable = pending.filter(({ id }) => cases.has(id));
 
-  let settledAs: { status: SettledRunStatus; errorMessage?: string };
+  let settledAs: { status: "passed" | "failed" | "error"; errorMessage?: string };
   const report: Pick<ExecutionReport, "sessionReused" | "browserStartMs"> = {};
   const runCases = (browser: Browser, session: SessionInfo) => {
     report.sessionReused ??= session.reused;
@@ -87,9 +71,9 @@ export async function executeRun(deps: ExecutorDeps, runId: string): Promise<Exe
     settledAs = { status: "error", errorMessage: `Site unreachable: ${error.message}` };
   }
 
-  const settled = await settleRun(db, runId, settledAs, iso());
-  const status = settled?.status ?? (await findRunById(db, runId))?.status;
-  if (status && isSettled(status)) await signals.settled(runId, status);
+  // Cancelled or ended by the watchdog meanwhile: the transition does not apply, and whoever
+  // settled the run announced it.
+  await settleRunBy(deps, runId, "finish", settledAs);
   return { outcome: "settled", status: settledAs.status, ...report };
 }
 
@@ -111,7 +95,7 @@ async function runPendingCases(
     // Cancelled (or settled by the watchdog) meanwhile: stop before the next case.
     if ((await findRunById(db, run.id))?.status !== "running") return;
     const testCase = cases.get(id)!;
-    const heartbeat = setInterval(() => void deps.signals.alive(run.id, watchdogMsOf(deps)).catch(() => {}), deps.timing?.heartbeatMs ?? HEARTBEAT_MS);
+    const heartbeat = setInterval(() => void deps.tracker.arm("run", run.id, watchdogMsOf(deps)).catch(() => {}), deps.timing?.heartbeatMs ?? HEARTBEAT_MS);
     const result = await runCaseInFreshContext(browser, testCase.steps, {
       baseUrl: run.baseUrl,
       policy: deps.policy,
@@ -131,16 +115,8 @@ async function runPendingCases(
       screenshotKey,
     });
     done.add(id);
-    await deps.signals.alive(run.id, watchdogMsOf(deps));
+    await deps.tracker.arm("run", run.id, watchdogMsOf(deps));
   }
-}
-
-/** Settles a run as `error` whatever state it is in, unless it already settled. Used by the consumer's last retry and the watchdog. */
-export async function failRun(deps: Pick<ExecutorDeps, "db" | "signals" | "now">, runId: string, message: string) {
-  const settled = await settleRun(deps.db, runId, { status: "error", errorMessage: message }, deps.now().toISOString(), ["queued", "running"]);
-  const status = settled?.status ?? (await findRunById(deps.db, runId))?.status;
-  if (status && isSettled(status)) await deps.signals.settled(runId, status);
-  return settled;
 }
 
 function resultRow(

@@ -3,28 +3,23 @@ import type { Db } from "../db/client";
 import { findProject } from "../db/projects";
 import { existingSuiteIds, findSuite } from "../db/suites";
 import { selectCaseIds } from "../db/cases";
-import { findRun, findRunById, findRunWithResults, insertRun, updateQueuedRunCases, listCaseResults, listRuns, settleRun, type CaseResultRow, type RunRow } from "../db/runs";
+import { findRun, findRunById, findRunWithResults, insertRun, updateQueuedRunCases, listCaseResults, listRuns, type CaseResultRow, type RunRow } from "../db/runs";
 import type { Scope } from "../auth/tenancy";
-import { judgeUrl, type UrlPolicy } from "../browser/url-policy";
+import { judgeUrl } from "../browser/url-policy";
 import { ApiError, notFound } from "../errors";
 import { uuidv7 } from "../ids";
 import type { PageQuery } from "../schemas/common";
-import type { RunOptions, RunStatus, SettledRunStatus, TriggerBody } from "../schemas/runs";
+import type { RunOptions, RunStatus, TriggerBody } from "../schemas/runs";
 import { artifactUrl, runPageUrl, type LinkSigner } from "./links";
-import type { Clock } from "./clock";
-import { resolveCrawlSettings, startCrawl, type CrawlDeps } from "./crawls";
+import { resolveCrawlSettings, startCrawl } from "./crawls";
 import type { CreateCrawlBody } from "../schemas/crawls";
-import type { CrawlRow } from "../db/crawls";
-import type { RunSignals } from "./run-executor";
 import type { IdempotentRequest } from "./idempotency";
+import type { ServiceDeps } from "./deps";
+import type { SettledListener } from "./settled";
+import { settleRunBy } from "./run-lifecycle";
 
-/** What the run's Durable Object hears when a run is queued, and how a caller waits on it. */
-export type RunWatch = {
-  queued(runId: string, watchdogMs: number): Promise<void>;
-  waitForSettle(runId: string, timeoutMs: number): Promise<SettledRunStatus | null>;
-};
-
-export type RunDeps = { db: Db; jobs: Queue; watch: RunWatch; policy: UrlPolicy; now: Clock; scans?: CrawlDeps };
+/** Starting a run may start the crawl before it, so it takes what a crawl needs too. */
+export type RunDeps = Pick<ServiceDeps, "db" | "jobs" | "tracker" | "policy" | "keys" | "now" | "onSettled">;
 
 /** A queued run that no consumer picks up within this time is settled as `error`. */
 export const QUEUE_WATCHDOG_MS = 30 * 60 * 1000;
@@ -40,9 +35,7 @@ export async function startRun(
   input: StartRunInput,
 ): Promise<RunRow> {
   if (input.browserProfile !== "chromium") {
-    throw new ApiError(
-      400,
-      "run.browser_unsupported",
+    throw new ApiError("run.browser_unsupported",
       `browserProfile "${input.browserProfile}" is not available: runs use Cloudflare Browser Rendering, which provides Chromium only`,
       { browserProfile: input.browserProfile, supported: ["chromium"] },
     );
@@ -53,26 +46,26 @@ export async function startRun(
   const baseUrl = input.baseUrl ?? project.baseUrl;
   if (baseUrl) {
     const verdict = judgeUrl(deps.policy, baseUrl);
-    if (!verdict.allowed) throw new ApiError(400, "run.target_not_allowed", `baseUrl refused: ${verdict.reason}`, { baseUrl });
+    if (!verdict.allowed) throw new ApiError("run.target_not_allowed", `baseUrl refused: ${verdict.reason}`, { baseUrl });
   }
 
   const suiteIds = target.suiteId ? [target.suiteId] : input.suiteIds;
   if (input.suiteIds) {
     const known = new Set(await existingSuiteIds(deps.db, scope, project.id, input.suiteIds));
     const missing = input.suiteIds.filter((id) => !known.has(id));
-    if (missing.length) throw new ApiError(404, "not_found", "Some suites were not found in this project", { suiteIds: missing });
+    if (missing.length) throw new ApiError("resource.not_found", "Some suites were not found in this project", { suiteIds: missing });
   }
   const caseIds = await selectCaseIds(deps.db, scope, project.id, { suiteIds, caseIds: input.caseIds });
   if (input.caseIds) {
     const known = new Set(caseIds);
     const missing = input.caseIds.filter((id) => !known.has(id));
-    if (missing.length) throw new ApiError(404, "not_found", "Some cases were not found in the selected suites of this project", { caseIds: missing });
+    if (missing.length) throw new ApiError("resource.not_found", "Some cases were not found in the selected suites of this project", { caseIds: missing });
   }
-  // crawl: true scans first; on a project without cases the scan generates them.
-  const scanBody = input.crawl ? scanFieldsOf(input) : null;
-  if (scanBody) resolveCrawlSettings(scanBody, project);
-  if (caseIds.length === 0 && !(scanBody && !input.suiteIds && !input.caseIds)) {
-    throw new ApiError(400, "run.no_cases", "The selection holds no test cases: add cases to a suite first, or scan with crawl: true", {
+  // crawl: true crawls first; on a project without cases the crawl generates them.
+  const crawlBody = input.crawl ? crawlFieldsOf(input) : null;
+  if (crawlBody) resolveCrawlSettings(crawlBody, project);
+  if (caseIds.length === 0 && !(crawlBody && !input.suiteIds && !input.caseIds)) {
+    throw new ApiError("run.no_cases", "The selection holds no test cases: add cases to a suite first, or crawl with crawl: true", {
       suiteIds: suiteIds ?? null,
     });
   }
@@ -98,30 +91,30 @@ export async function startRun(
     finishedAt: null,
   };
   await insertRun(deps.db, row);
-  if (scanBody) {
-    if (!deps.scans) throw new Error("startRun with crawl: true needs the scan dependencies");
-    await deps.watch.queued(row.id, QUEUE_WATCHDOG_MS);
+  if (crawlBody) {
+    // The run goes to the queue when its crawl settles (continueRunAfterCrawl, a settled listener).
+    await deps.tracker.arm("run", row.id, QUEUE_WATCHDOG_MS);
     try {
-      await startCrawl(deps.scans, scope, project.id, scanBody, row.id);
+      await startCrawl(deps, scope, project.id, crawlBody, row.id);
     } catch (error) {
-      await settleRun(deps.db, row.id, { status: "error", errorMessage: "The scan before the run could not start" }, deps.now().toISOString(), ["queued"]);
+      await settleRunBy(deps, row.id, "abandon", { status: "error", errorMessage: "The crawl before the run could not start" });
       throw error;
     }
     return row;
   }
   try {
-    await deps.watch.queued(row.id, QUEUE_WATCHDOG_MS);
+    await deps.tracker.arm("run", row.id, QUEUE_WATCHDOG_MS);
     await deps.jobs.send({ kind: "run", id: row.id });
   } catch (error) {
     // The record stays, settled as error, so nothing is lost or left queued forever.
-    await settleRun(deps.db, row.id, { status: "error", errorMessage: "The run could not be queued" }, deps.now().toISOString(), ["queued"]);
-    throw new ApiError(503, "run.queue_unavailable", "The run could not be queued; try again", { runId: row.id }, { "Retry-After": "5" });
+    await settleRunBy(deps, row.id, "abandon", { status: "error", errorMessage: "The run could not be queued" });
+    throw new ApiError("run.queue_unavailable", "The run could not be queued; try again", { runId: row.id }, { "Retry-After": "5" });
   }
   return row;
 }
 
-/** The trigger's scan fields, as a scan request. */
-function scanFieldsOf(input: StartRunInput): CreateCrawlBody {
+/** The trigger's crawl fields, as a crawl request. */
+function crawlFieldsOf(input: StartRunInput): CreateCrawlBody {
   const { baseUrl, maxPages, maxDepth, crawlPages, device, fillForms, respectRobots, generateTests } = input;
   return Object.fromEntries(
     Object.entries({ baseUrl, maxPages, maxDepth, crawlPages, device, fillForms, respectRobots, generateTests }).filter(([, v]) => v !== undefined),
@@ -129,26 +122,32 @@ function scanFieldsOf(input: StartRunInput): CreateCrawlBody {
 }
 
 /**
- * After the scan of a crawl: true trigger: a scan that did not complete ends the run (cancelled
- * with it, or as error); otherwise a run that selected "all cases" takes the project's cases as
- * they now are (generated ones included), and goes to the queue.
+ * The settled listener that goes on with a crawl: true run once its crawl settles: a crawl that
+ * did not complete ends the run (cancelled with it, or as error); otherwise a run that selected
+ * "all cases" takes the project's cases as they now are (generated ones included) and is queued.
+ * Idempotent: only a run still queued is touched (a redelivered send is absorbed by the executor).
  */
-export async function continueRunAfterScan(deps: Pick<RunDeps, "db" | "jobs" | "now"> & { signals: Pick<RunSignals, "settled"> }, crawl: CrawlRow) {
-  if (!crawl.runId) return;
-  const run = await findRunById(deps.db, crawl.runId);
-  if (!run || run.status !== "queued") return;
-  const at = deps.now().toISOString();
-  if (crawl.status !== "completed") {
-    const status = crawl.status === "cancelled" ? "cancelled" : "error";
-    const settled = await settleRun(deps.db, run.id, { status, errorMessage: status === "error" ? `The scan before the run failed: ${crawl.errorMessage ?? crawl.status}` : null }, at, ["queued"]);
-    if (settled) await deps.signals.settled(run.id, status);
-    return;
-  }
-  if (!run.options.suiteIds && !run.options.caseIds) {
-    const caseIds = await selectCaseIds(deps.db, { orgId: run.orgId, projectId: run.projectId }, run.projectId, {});
-    await updateQueuedRunCases(deps.db, run.id, caseIds);
-  }
-  await deps.jobs.send({ kind: "run", id: run.id });
+export function continueRunAfterCrawl(deps: Pick<ServiceDeps, "db" | "jobs" | "now" | "onSettled">): SettledListener {
+  return {
+    name: "continue the run after its crawl",
+    async handle(work) {
+      if (work.kind !== "crawl" || !work.crawl.runId) return;
+      const { crawl } = work;
+      const run = await findRunById(deps.db, crawl.runId!);
+      if (!run || run.status !== "queued") return;
+      if (crawl.status !== "completed") {
+        const status = crawl.status === "cancelled" ? "cancelled" : "error";
+        const errorMessage = status === "error" ? `The crawl before the run failed: ${crawl.errorMessage ?? crawl.status}` : null;
+        await settleRunBy(deps, run.id, "abandon", { status, errorMessage });
+        return;
+      }
+      if (!run.options.suiteIds && !run.options.caseIds) {
+        const caseIds = await selectCaseIds(deps.db, { orgId: run.orgId, projectId: run.projectId }, run.projectId, {});
+        await updateQueuedRunCases(deps.db, run.id, caseIds);
+      }
+      await deps.jobs.send({ kind: "run", id: run.id });
+    },
+  };
 }
 
 /**
@@ -173,24 +172,21 @@ export async function startSuiteRun(deps: RunDeps, scope: Scope, suiteId: string
 }
 
 /** Holds until the run settles or `timeoutMs` passes, woken by the run's Durable Object. */
-export async function waitForRun(deps: Pick<RunDeps, "db" | "watch">, runId: string, timeoutMs = MAX_WAIT_MS) {
+export async function waitForRun(deps: Pick<ServiceDeps, "db" | "tracker">, runId: string, timeoutMs = MAX_WAIT_MS) {
   // If the tracker goes away mid-wait (a deploy restarts it), answer with what D1 holds:
   // a run still going is then reported as "still running", never as failed.
-  await deps.watch.waitForSettle(runId, timeoutMs).catch((error) => console.error("wait interrupted", runId, error));
+  await deps.tracker.waitForSettle(runId, timeoutMs).catch((error) => console.error("wait interrupted", runId, error));
   const run = await findRunById(deps.db, runId);
   if (!run) throw notFound("Run");
   return run;
 }
 
 /** Cancels a queued or running run; the executor stops before its next case. */
-export async function cancelRun(deps: Pick<RunDeps, "db" | "now"> & { signals: Pick<RunSignals, "settled"> }, scope: Scope, id: string) {
+export async function cancelRun(deps: Pick<ServiceDeps, "db" | "now" | "onSettled">, scope: Scope, id: string) {
   const run = await findRun(deps.db, scope, id);
   if (!run) throw notFound("Run");
-  const cancelled = await settleRun(deps.db, id, { status: "cancelled", errorMessage: null }, deps.now().toISOString(), ["queued", "running"]);
-  if (!cancelled) {
-    throw new ApiError(409, "run.already_settled", `The run already ended as ${run.status}`, { status: run.status });
-  }
-  await deps.signals.settled(id, "cancelled");
+  const cancelled = await settleRunBy(deps, id, "cancel", { status: "cancelled", errorMessage: null });
+  if (!cancelled) throw new ApiError("run.already_settled", `The run already ended as ${run.status}`, { status: run.status });
   return cancelled;
 }
 

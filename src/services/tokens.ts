@@ -42,7 +42,7 @@ export async function createCiToken(deps: Deps, caller: TenantCaller & { plan: P
   if (!project) throw notFound("Project");
   const limit = PLAN_LIMITS[caller.plan].ciTokensPerProject;
   if (limit !== null && (await countLiveCiTokens(deps.db, projectId)) >= limit) {
-    throw new ApiError(402, "plan.ci_token_limit", `The ${caller.plan} plan allows ${limit} CI token(s) per project`, {
+    throw new ApiError("plan.ci_token_limit", `The ${caller.plan} plan allows ${limit} CI token(s) per project`, {
       plan: caller.plan,
       limit,
     });
@@ -94,7 +94,7 @@ export async function propagateRevocations(limiter: TokenRevoker, hashes: string
     await Promise.all(hashes.map((hash) => limiter.revoke(hash)));
   } catch (error) {
     console.error("revocation not propagated", error);
-    throw new ApiError(503, "auth.revocation_pending", "The revocation is recorded but not yet effective everywhere; retry the request", {}, { "Retry-After": "2" });
+    throw new ApiError("auth.revocation_pending", "The revocation is recorded but not yet effective everywhere; retry the request", {}, { "Retry-After": "2" });
   }
 }
 

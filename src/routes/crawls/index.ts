@@ -1,28 +1,28 @@
 import { cancelCrawl, crawlEventStream, crawlEventsPage, crawlSummaryView, getCrawlDetail, listCrawlsPage, startCrawl } from "../../services/crawls";
 import { ApiError } from "../../errors";
-import { createRouter, crawlDeps, linkSigner, scopeFor } from "../router";
+import { createRouter, depsOf, linkSigner, scopeFor } from "../router";
 import * as routes from "./crawls.routes";
 
 export const crawlsRouter = createRouter()
   .openapi(routes.createCrawlRoute, async (c) => {
-    const crawl = await startCrawl(crawlDeps(c), scopeFor(c), c.req.valid("param").id, c.req.valid("json"));
+    const crawl = await startCrawl(depsOf(c), scopeFor(c), c.req.valid("param").id, c.req.valid("json"));
     c.header("Location", `/api/v1/crawls/${crawl.id}`);
     return c.json(crawlSummaryView(crawl), 202);
   })
   .openapi(routes.listCrawlsRoute, async (c) => {
     const query = c.req.valid("query");
-    const { items, totalCount } = await listCrawlsPage(crawlDeps(c), scopeFor(c), c.req.valid("param").id, query);
+    const { items, totalCount } = await listCrawlsPage(depsOf(c), scopeFor(c), c.req.valid("param").id, query);
     return c.json({ items: items.map(crawlSummaryView), totalCount, page: query.page, pageSize: query.pageSize }, 200);
   })
   .openapi(routes.getCrawlRoute, async (c) =>
-    c.json(await getCrawlDetail(crawlDeps(c), scopeFor(c), c.req.valid("param").id, linkSigner(c), Date.now()), 200),
+    c.json(await getCrawlDetail(depsOf(c), scopeFor(c), c.req.valid("param").id, linkSigner(c), Date.now()), 200),
   )
-  .openapi(routes.cancelCrawlRoute, async (c) => c.json(crawlSummaryView(await cancelCrawl(crawlDeps(c), scopeFor(c), c.req.valid("param").id)), 200))
+  .openapi(routes.cancelCrawlRoute, async (c) => c.json(crawlSummaryView(await cancelCrawl(depsOf(c), scopeFor(c), c.req.valid("param").id)), 200))
   .openapi(routes.crawlEventsRoute, async (c) => {
-    const deps = crawlDeps(c);
+    const deps = depsOf(c);
     if ((c.req.header("accept") ?? "").includes("text/event-stream")) {
       const lastEventId = c.req.header("last-event-id") ?? "0";
-      if (!/^\d{1,12}$/.test(lastEventId)) throw new ApiError(400, "validation_error", "Last-Event-ID must be an event id");
+      if (!/^\d{1,12}$/.test(lastEventId)) throw new ApiError("request.invalid", "Last-Event-ID must be an event id");
       const stream = await crawlEventStream(deps, scopeFor(c), c.req.valid("param").id, Number(lastEventId));
       return new Response(stream, {
         headers: { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-store", "x-accel-buffering": "no" },

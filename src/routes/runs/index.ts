@@ -1,11 +1,10 @@
 import type { Context } from "hono";
 import type { AppEnv } from "../../env";
-import { ApiError } from "../../errors";
 import type { RunRow } from "../../db/runs";
 import type { RunStatus } from "../../schemas/runs";
 import { runPageUrl } from "../../services/links";
 import { cancelRun, getRunDetail, listRunsPage, runDetailView, runSummaryView, startRun, startRunOnce, startSuiteRun, waitForRun, type StartRunInput } from "../../services/runs";
-import { createRouter, linkSigner, runDeps, scopeFor, tenantOf } from "../router";
+import { createRouter, linkSigner, depsOf, scopeFor, tenantOf } from "../router";
 import * as routes from "./runs.routes";
 
 /** How `wait: true` reports each way a run can end, so `curl -f` fails and scripts can tell them apart. */
@@ -24,7 +23,7 @@ async function answerStartedRun(c: Context<AppEnv>, run: RunRow, wait: boolean) 
     c.header("Location", `/api/v1/ci/runs/${run.id}`);
     return c.json({ runId: run.id, status: run.status, runType: run.runType, url: await runPageUrl(signer, run.id) }, 202);
   }
-  const deps = runDeps(c);
+  const deps = depsOf(c);
   const settled = await waitForRun(deps, run.id);
   const view = await runDetailView(deps, settled, signer, Date.now());
   const outcome = WAIT_OUTCOMES[settled.status];
@@ -35,33 +34,31 @@ async function answerStartedRun(c: Context<AppEnv>, run: RunRow, wait: boolean) 
 export const runsRouter = createRouter()
   .openapi(routes.triggerRoute, async (c) => {
     const caller = tenantOf(c);
-    if (caller.kind !== "ci") {
-      throw new ApiError(403, "auth.ci_token_required", "The trigger runs the CI token's project: call it with a project CI token");
-    }
+    if (caller.kind !== "ci") throw new Error("the trigger's access() admits CI tokens only");
     const { wait, ...input } = c.req.valid("json");
-    const deps = runDeps(c);
+    const deps = depsOf(c);
     const scope = scopeFor(c);
     const run = await startRunOnce(deps, scope, c.get("idempotency"), () => startRun(deps, scope, { projectId: caller.projectId }, input as StartRunInput));
     return answerStartedRun(c, run, wait) as never;
   })
   .openapi(routes.suiteRunRoute, async (c) => {
     const { wait, ...input } = c.req.valid("json");
-    const deps = runDeps(c);
+    const deps = depsOf(c);
     const scope = scopeFor(c);
     const run = await startRunOnce(deps, scope, c.get("idempotency"), () => startSuiteRun(deps, scope, c.req.valid("param").id, input));
     return answerStartedRun(c, run, wait) as never;
   })
   .openapi(routes.getRunRoute, async (c) => {
-    return c.json(await getRunDetail(runDeps(c), scopeFor(c), c.req.valid("param").runId, linkSigner(c), Date.now()), 200);
+    return c.json(await getRunDetail(depsOf(c), scopeFor(c), c.req.valid("param").runId, linkSigner(c), Date.now()), 200);
   })
   .openapi(routes.cancelRunRoute, async (c) => {
-    const deps = runDeps(c);
+    const deps = depsOf(c);
     const run = await cancelRun(deps, scopeFor(c), c.req.valid("param").runId);
     return c.json(await runDetailView(deps, run, linkSigner(c), Date.now()), 200);
   })
   .openapi(routes.listRunsRoute, async (c) => {
     const query = c.req.valid("query");
-    const { items, totalCount } = await listRunsPage(runDeps(c), scopeFor(c), c.req.valid("param").id, query);
+    const { items, totalCount } = await listRunsPage(depsOf(c), scopeFor(c), c.req.valid("param").id, query);
     const signer = linkSigner(c);
     const views = await Promise.all(items.map(async (run) => runSummaryView(run, await runPageUrl(signer, run.id))));
     return c.json({ items: views, totalCount, page: query.page, pageSize: query.pageSize }, 200);

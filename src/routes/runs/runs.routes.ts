@@ -3,10 +3,9 @@ import * as z from "zod";
 import { IdParams, IdSchema } from "../../schemas/common";
 import { RunDetailSchema, RunListQuery, RunSchema, SuiteRunBody, TriggerBody, TriggerResponse } from "../../schemas/runs";
 import { paginated } from "../../schemas/common";
-import { bearerSecurity, errorResponses, jsonBody, jsonContent } from "../router";
+import { access, errorResponses, jsonBody, jsonContent } from "../router";
 
 const tags = ["Runs"];
-const security = bearerSecurity;
 
 /** What `wait: true` answers when the run did not pass: the run itself plus the error shape. */
 const SettledRunError = RunDetailSchema.extend({ error: z.string(), code: z.string(), details: z.record(z.string(), z.unknown()) })
@@ -23,31 +22,31 @@ const triggerResponses = {
 };
 
 export const triggerRoute = createRoute({
-  method: "post", path: "/ci/trigger", tags, security, summary: "Trigger a run of the CI token's project",
+  method: "post", path: "/ci/trigger", tags, ...access(["ci"], { startsBrowserWork: true }), summary: "Trigger a run of the CI token's project",
   request: { body: jsonBody(TriggerBody) },
   responses: triggerResponses,
 });
 
 export const suiteRunRoute = createRoute({
-  method: "post", path: "/suites/{id}/run", tags, security, summary: "Run one suite",
+  method: "post", path: "/suites/{id}/run", tags, ...access(["org", "ci"], { startsBrowserWork: true }), summary: "Run one suite",
   request: { params: IdParams, body: jsonBody(SuiteRunBody) },
   responses: triggerResponses,
 });
 
 export const getRunRoute = createRoute({
-  method: "get", path: "/ci/runs/{runId}", tags, security, summary: "A run's status, counts, timings and per-case results",
+  method: "get", path: "/ci/runs/{runId}", tags, ...access(["org", "ci"]), summary: "A run's status, counts, timings and per-case results",
   request: { params: z.strictObject({ runId: IdSchema }) },
   responses: { 200: jsonContent(RunDetailSchema, "The run"), ...errorResponses(400, 401, 404) },
 });
 
 export const listRunsRoute = createRoute({
-  method: "get", path: "/projects/{id}/runs", tags, security, summary: "A project's runs, newest first",
+  method: "get", path: "/projects/{id}/runs", tags, ...access(["org", "ci"]), summary: "A project's runs, newest first",
   request: { params: IdParams, query: RunListQuery },
   responses: { 200: jsonContent(paginated(RunSchema), "A page of runs"), ...errorResponses(400, 401, 404) },
 });
 
 export const cancelRunRoute = createRoute({
-  method: "post", path: "/ci/runs/{runId}/cancel", tags, security, summary: "Cancel a queued or running run",
+  method: "post", path: "/ci/runs/{runId}/cancel", tags, ...access(["org", "ci"]), summary: "Cancel a queued or running run",
   request: { params: z.strictObject({ runId: IdSchema }) },
   responses: { 200: jsonContent(RunDetailSchema, "The cancelled run"), ...errorResponses(400, 401, 404, 409) },
 });
