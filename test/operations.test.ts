@@ -182,7 +182,7 @@ describe("/metrics", () => {
       ["aegis_http_requests_total", "counter"],
       ["aegis_rate_limit_refusals_total", "counter"],
       ["aegis_runs", "gauge"],
-      ["aegis_scans", "gauge"],
+      ["aegis_crawls", "gauge"],
       ["aegis_queue_lag_seconds", "gauge"],
     ]) {
       expect(after).toContain(`# HELP ${name} `);
@@ -193,7 +193,7 @@ describe("/metrics", () => {
   it("reports every run status from D1, at 0 too, and no queue lag when nothing is queued", async () => {
     const text = await scrape();
     for (const status of RUN_STATUSES) expect(sample(text, `aegis_runs{status="${status}"}`)).toBe(0);
-    for (const status of CRAWL_STATUSES) expect(sample(text, `aegis_scans{status="${status}"}`)).toBe(0);
+    for (const status of CRAWL_STATUSES) expect(sample(text, `aegis_crawls{status="${status}"}`)).toBe(0);
     expect(sample(text, "aegis_queue_lag_seconds")).toBe(0);
   });
 

@@ -30,14 +30,14 @@ export async function checkSchema(db: Db) {
  * trip. They scan their tables (no index leads with status); fine at scrape intervals.
  */
 export async function runGauges(db: Db) {
-  const [byStatus, [oldest], scansByStatusRows] = await db.batch([
+  const [byStatus, [oldest], crawlsByStatusRows] = await db.batch([
     db.select({ status: runs.status, total: count() }).from(runs).groupBy(runs.status),
     db.select({ createdAt: min(runs.createdAt) }).from(runs).where(eq(runs.status, "queued")),
     db.select({ status: crawls.status, total: count() }).from(crawls).groupBy(crawls.status),
   ]);
   const runsByStatus: Partial<Record<RunStatus, number>> = {};
   for (const row of byStatus) runsByStatus[row.status] = row.total;
-  const scansByStatus: Partial<Record<CrawlStatus, number>> = {};
-  for (const row of scansByStatusRows) scansByStatus[row.status] = row.total;
-  return { runsByStatus, scansByStatus, oldestQueuedAt: oldest?.createdAt ?? null };
+  const crawlsByStatus: Partial<Record<CrawlStatus, number>> = {};
+  for (const row of crawlsByStatusRows) crawlsByStatus[row.status] = row.total;
+  return { runsByStatus, crawlsByStatus, oldestQueuedAt: oldest?.createdAt ?? null };
 }

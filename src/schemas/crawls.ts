@@ -1,4 +1,4 @@
-// Scans ("crawls"): the request bodies, the scan modes and the queue-independent shapes.
+// Crawls (the contract's seed 003 calls them scans; its field names scan_mode and scanSettings stay): request bodies, modes, shapes.
 import * as z from "zod";
 import { HttpUrlSchema, PageQuery } from "./common";
 
@@ -24,7 +24,7 @@ export type CrawlOutcome<T extends SettleCrawlTransition> = { status: (typeof CR
 export const SCAN_MODES = ["quick", "normal", "deep"] as const;
 export type ScanMode = (typeof SCAN_MODES)[number];
 
-/** What each mode means when the request and the project's last scan leave a setting open. */
+/** What each mode means when the request and the project's last crawl leave a setting open. */
 export const SCAN_MODE_DEFAULTS: Record<ScanMode, { maxPages: number; maxDepth: number; timeBudgetMs: number; concurrency: number }> = {
   quick: { maxPages: 10, maxDepth: 1, timeBudgetMs: 60_000, concurrency: 2 },
   normal: { maxPages: 50, maxDepth: 3, timeBudgetMs: 180_000, concurrency: 4 },
@@ -58,8 +58,8 @@ export const CredentialSchema = z.discriminatedUnion("credential_type", [
 ]);
 export type Credential = z.infer<typeof CredentialSchema>;
 
-/** The scan fields the CI trigger shares with POST /projects/:id/crawls. */
-export const ScanFields = {
+/** The crawl fields the CI trigger shares with POST /projects/:id/crawls. */
+export const CrawlFields = {
   baseUrl: HttpUrlSchema.optional(),
   maxPages: z.number().int().min(1).max(1000).optional(),
   maxDepth: z.number().int().min(0).max(10).optional().describe("The start page is depth 0."),
@@ -73,13 +73,13 @@ export const ScanFields = {
 export const CreateCrawlBody = z.strictObject({
   name: z.string().trim().min(1).max(200).optional(),
   scan_mode: z.enum(SCAN_MODES).optional(),
-  concurrency: z.number().int().min(1).max(8).optional().describe("Tabs in parallel within the scan's one browser (default by scan_mode)."),
-  ...ScanFields,
+  concurrency: z.number().int().min(1).max(8).optional().describe("Tabs in parallel within the crawl's one browser (default by scan_mode)."),
+  ...CrawlFields,
   credentials: z.array(CredentialSchema).max(10, "at most 10 credential sets").optional(),
 });
 export type CreateCrawlBody = z.infer<typeof CreateCrawlBody>;
 
-/** The settings a scan runs with, every one resolved (request → project's last scan → mode). */
+/** The settings a crawl runs with, every one resolved (request → project's last crawl → mode). */
 export type CrawlSettings = {
   baseUrl: string;
   maxPages: number;
@@ -126,7 +126,7 @@ export const CrawlSummarySchema = z
     pagesVisited: z.number().int(), pagesFailed: z.number().int(), brokenLinks: z.number().int(), errorMessage: z.string().nullable(),
     createdAt: z.string(), startedAt: z.string().nullable(), finishedAt: z.string().nullable(),
   })
-  .meta({ id: "ScanSummary" });
+  .meta({ id: "CrawlSummary" });
 
 export const CrawlPageSchema = z
   .object({
@@ -137,7 +137,7 @@ export const CrawlPageSchema = z
     consoleErrors: z.array(z.string()), failedRequests: z.array(z.object({ url: z.string(), reason: z.string() })),
     forms: z.array(z.unknown()), screenshotUrl: z.string().nullable().describe("Signed, expiring link to the page's screenshot."),
   })
-  .meta({ id: "ScanPage" });
+  .meta({ id: "CrawlPage" });
 
 export const CrawlDetailSchema = CrawlSummarySchema.extend({
   roles: z.array(z.object({ label: z.string(), type: z.string(), pagesReached: z.array(z.string()) })),
@@ -146,4 +146,4 @@ export const CrawlDetailSchema = CrawlSummarySchema.extend({
 
 export const CrawlEventSchema = z
   .object({ id: z.number().int(), type: z.string(), data: z.record(z.string(), z.unknown()), createdAt: z.string() })
-  .meta({ id: "ScanEvent" });
+  .meta({ id: "CrawlEvent" });

@@ -5,7 +5,7 @@
 import { findCrawlById, listCrawlCredentials, listCrawlPages, setBrokenLinkCount, setCrawlPageBrokenLinks, upsertCrawlPage, type CrawlRow } from "../db/crawls";
 import { updateProject } from "../db/projects";
 import { countCasesOfProject } from "../db/cases";
-import { generateSuiteFromScan } from "./test-generation";
+import { generateSuiteFromCrawl } from "./test-generation";
 import { uuidv7 } from "../ids";
 import { CredentialSchema, isCrawlSettled } from "../schemas/crawls";
 import { artifactKeys, putPng } from "../storage/artifacts";
@@ -83,7 +83,7 @@ export async function executeCrawl(deps: CrawlExecutorDeps, crawlId: string): Pr
     await setBrokenLinkCount(db, crawlId, broken);
     outcome = anyPage ? { status: "completed" } : { status: "failed", errorMessage: "No page of the site could be loaded" };
     if (anyPage && (crawl.settings.generateTests || (await countCasesOfProject(db, crawl.projectId)) === 0)) {
-      const generated = await generateSuiteFromScan(db, crawl, await listCrawlPages(db, crawlId), iso(deps));
+      const generated = await generateSuiteFromCrawl(db, crawl, await listCrawlPages(db, crawlId), iso(deps));
       await recordCrawlEvent(deps, crawlId, "tests_generated", { suiteId: generated.suiteId, cases: generated.caseIds.length });
     }
   } catch (error) {

@@ -42,17 +42,17 @@ export function recordRateLimitRefusal() {
 /** What D1 says at scrape time. */
 export type Gauges = {
   runsByStatus: Partial<Record<RunStatus, number>>;
-  scansByStatus: Partial<Record<CrawlStatus, number>>;
+  crawlsByStatus: Partial<Record<CrawlStatus, number>>;
   /** Age of the oldest queued run, 0 when none is queued. */
   queueLagSeconds: number;
 };
 
 /** Reads the gauges from D1 (one round trip) and renders every metric. */
 export async function scrapeMetrics(deps: { db: Db; now: Clock }) {
-  const { runsByStatus, scansByStatus, oldestQueuedAt } = await runGauges(deps.db);
+  const { runsByStatus, crawlsByStatus, oldestQueuedAt } = await runGauges(deps.db);
   const oldest = oldestQueuedAt ? Date.parse(oldestQueuedAt) : NaN;
   const queueLagSeconds = Number.isNaN(oldest) ? 0 : Math.max(0, (deps.now().getTime() - oldest) / 1000);
-  return renderMetrics({ runsByStatus, scansByStatus, queueLagSeconds });
+  return renderMetrics({ runsByStatus, crawlsByStatus, queueLagSeconds });
 }
 
 /** The Prometheus text exposition format, version 0.0.4. */
@@ -79,10 +79,10 @@ export function renderMetrics(gauges: Gauges): string {
     RUN_STATUSES.map((status) => [{ status }, gauges.runsByStatus[status] ?? 0]),
   );
   metric(
-    "aegis_scans",
+    "aegis_crawls",
     "gauge",
-    "Scans by status.",
-    CRAWL_STATUSES.map((status) => [{ status }, gauges.scansByStatus[status] ?? 0]),
+    "Crawls by status.",
+    CRAWL_STATUSES.map((status) => [{ status }, gauges.crawlsByStatus[status] ?? 0]),
   );
   metric("aegis_queue_lag_seconds", "gauge", "Age in seconds of the oldest queued run; 0 when none is queued.", [[{}, gauges.queueLagSeconds]]);
   return lines.join("\n") + "\n";

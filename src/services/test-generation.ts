@@ -11,11 +11,11 @@ import type { FormRecord } from "../browser/forms";
 import type { Step, Target } from "../schemas/steps";
 import { uuidv7 } from "../ids";
 
-export const SCAN_SUITE_NAME = "Generated from scans";
+export const GENERATED_SUITE_NAME = "Generated from scans";
 const MAX_GENERATED_CASES = 200;
 const FILLABLE = new Set(["text", "email", "search", "tel", "url", "number", "textarea", ""]);
 
-export async function generateSuiteFromScan(db: Db, crawl: CrawlRow, pages: CrawlPageRow[], at: string) {
+export async function generateSuiteFromCrawl(db: Db, crawl: CrawlRow, pages: CrawlPageRow[], at: string) {
   const role = crawl.roles[0]?.label;
   const reached = pages.filter((p) => p.role === role && p.error === null && p.status !== null && p.status < 400);
   const seen = new Set<string>();
@@ -33,7 +33,7 @@ export async function generateSuiteFromScan(db: Db, crawl: CrawlRow, pages: Craw
 
   let suite = await findScanSuite(db, crawl.projectId);
   if (!suite) {
-    suite = { id: uuidv7(), orgId: crawl.orgId, projectId: crawl.projectId, name: SCAN_SUITE_NAME, source: "scan", createdAt: at, updatedAt: at };
+    suite = { id: uuidv7(), orgId: crawl.orgId, projectId: crawl.projectId, name: GENERATED_SUITE_NAME, source: "scan", createdAt: at, updatedAt: at };
     await insertSuite(db, suite);
   }
   const rows: CaseRow[] = drafts.slice(0, MAX_GENERATED_CASES).map((d) => ({
