@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // `npm run demo`: the main job end to end on the local stack (see scripts/demo.sh for a fresh machine):
-// a CI trigger that scans the demo site in Chromium, then runs the project's suite, and waits.
+// a CI trigger that crawls the demo site in Chromium, then runs the project's suite, and waits.
 import { api, bootstrapDemo, freePort, startFixtureSite, startWorker } from "./local-stack.mjs";
+import { runEdgeChecks } from "./edge-checks.mjs";
 
 const portArg = process.argv.indexOf("--port");
 const port = portArg > 0 ? Number(process.argv[portArg + 1]) : await freePort();
@@ -15,7 +16,7 @@ try {
   console.log(`worker        ${worker.origin} (wrangler dev, local bindings)`);
   const { org, project, ciToken } = await bootstrapDemo(worker.origin, site.origin);
   console.log(`organization  ${org.id}\nproject       ${project.id}\nCI token      ${ciToken.slice(0, 12)}… (shown once)`);
-  // crawl: true scans the site first (fillForms: through its form too), then runs the suite.
+  // crawl: true crawls the site first (fillForms: through its form too), then runs the suite.
   const body = { wait: true, crawl: true, fillForms: true };
   console.log(`trigger       POST /api/v1/ci/trigger ${JSON.stringify(body)} …`);
   const started = Date.now();
@@ -28,20 +29,23 @@ try {
   console.log(`run page      ${run.json.url}`);
   if (run.status !== 200) exitCode = 1;
 
-  const scans = await api(worker.origin, "GET", `/projects/${project.id}/crawls`, { token: ciToken });
-  const scan = scans.json?.items?.[0] && (await api(worker.origin, "GET", `/crawls/${scans.json.items[0].id}`, { token: ciToken })).json;
-  if (!scan) throw new Error(`no scan found: ${scans.status} ${scans.text}`);
-  console.log(`\nscan          ${scan.id} ${scan.status.toUpperCase()}: ${scan.pagesVisited} pages, ${scan.brokenLinks} broken links`);
-  for (const p of scan.pages) {
+  const crawls = await api(worker.origin, "GET", `/projects/${project.id}/crawls`, { token: ciToken });
+  const crawl = crawls.json?.items?.[0] && (await api(worker.origin, "GET", `/crawls/${crawls.json.items[0].id}`, { token: ciToken })).json;
+  if (!crawl) throw new Error(`no crawl found: ${crawls.status} ${crawls.text}`);
+  console.log(`\ncrawl         ${crawl.id} ${crawl.status.toUpperCase()}: ${crawl.pagesVisited} pages, ${crawl.brokenLinks} broken links`);
+  for (const p of crawl.pages) {
     const path = p.url.slice(site.origin.length) || "/";
     const errors = p.consoleErrors.length ? `, ${p.consoleErrors.length} console error(s): ${p.consoleErrors[0]}` : "";
     console.log(`  ${p.status ?? "—"} ${path} "${p.title}" (${p.loadMs} ms, ${p.forms.length} form(s)${errors})`);
   }
-  const shot = scan.pages.find((p) => p.screenshotUrl)?.screenshotUrl;
+  const shot = crawl.pages.find((p) => p.screenshotUrl)?.screenshotUrl;
   if (shot) console.log(`screenshot    ${shot}`);
   // The demo site logs no errors: one here means a page function broke in wrangler's bundle
   // (names kept by esbuild's keepNames), which the vitest pool's transform does not show.
-  if (scan.status !== "completed" || scan.pages.some((p) => p.consoleErrors.length > 0)) exitCode = 1;
+  if (crawl.status !== "completed" || crawl.pages.some((p) => p.consoleErrors.length > 0)) exitCode = 1;
+
+  console.log("\nedge checks (wrangler's bundle)");
+  for (const line of await runEdgeChecks(worker.origin, ciToken)) console.log(`  ✓ ${line}`);
 } catch (error) {
   console.error(error instanceof Error ? error.message : error);
   exitCode = 1;
