@@ -8,7 +8,7 @@ import { httpsRedirect } from "./middleware/https-redirect";
 import { securityHeaders } from "./middleware/security-headers";
 import { requestMetrics } from "./middleware/request-metrics";
 import { cors } from "./middleware/cors";
-import { methodNotAllowed } from "./middleware/method-not-allowed";
+import { knownRoutesOnly } from "./middleware/known-routes";
 import { opsRouter } from "./routes/ops";
 import { jsonBody } from "./middleware/json-body";
 import { d1Session } from "./middleware/d1-session";
@@ -38,8 +38,9 @@ export function createApp() {
   app.use("*", httpsRedirect());
   // 5. CORS: off unless CORS_ALLOWED_ORIGINS lists origins.
   app.use("*", cors());
-  // 6. A known path with a method it does not serve: 405 with Allow, before any credential is read.
-  app.use("*", methodNotAllowed(() => app.routes));
+  // 6. Before any credential is read: an unknown path answers 404, a known one with a method it
+  //    does not serve 405 with Allow.
+  app.use("*", knownRoutesOnly(() => app.routes));
   // 7. Operations: no token, no rate limit, no tenant data.
   app.route("/", opsRouter);
   // 8. Bodies: JSON only (curl's default form type read as JSON), bounded.

@@ -9,6 +9,7 @@ import {
   requestFingerprint,
 } from "../src/services/idempotency";
 import { ADMIN_TOKEN, bootTenant, call, createSuiteWithCase } from "./helpers/api";
+import { eventually } from "./helpers/wait";
 
 const PASSING = [
   { action: "goto", url: "/" },
@@ -20,7 +21,6 @@ const SLOW_FAILING = [
   { action: "waitFor", target: { css: "#never" }, timeoutMs: 3000 },
 ];
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const newKey = () => `ci-${crypto.randomUUID()}`;
 const withKey = (key: string) => ({ "Idempotency-Key": key });
 const db = () => createDb(env.DB);
@@ -161,9 +161,11 @@ describe("a retried POST with the same Idempotency-Key", () => {
     const yesterdayAgain = await call("POST", "/projects", { token: t.orgKey, body: { name: "Yesterday" }, headers: withKey(key) });
     expect(yesterdayAgain.json.code).toBe("idempotency.key_reused");
     // A fresh claim purges expired records after answering (waitUntil).
-    let purged = false;
-    for (let i = 0; i < 50 && !purged; i++, await sleep(20)) purged = (await recordOf(forgotten.scope, forgotten.key)) === null;
-    expect(purged).toBe(true);
+    await eventually(async () => (await recordOf(forgotten.scope, forgotten.key)) === null, {
+      what: "the expired record to be purged",
+      timeoutMs: 5_000,
+      intervalMs: 20,
+    });
   });
 });
 
@@ -230,11 +232,11 @@ describe("a CI job retrying a trigger", () => {
     const scope = await tokenIdOf(t.ciToken);
     const firstAnswer = call("POST", "/ci/trigger", { token: t.ciToken, body: { wait: true }, headers: withKey(key) });
     // The retry comes once the first request has started its run (a network error after that point).
-    let runId: unknown = null;
-    for (let i = 0; i < 100 && !runId; i++) {
-      await sleep(50);
-      runId = (await recordOf(scope, key))?.run_id;
-    }
+    const runId = await eventually(async () => (await recordOf(scope, key))?.run_id, {
+      what: "the first request's key to name the run it started",
+      timeoutMs: 10_000,
+      intervalMs: 50,
+    });
     expect(runId).toEqual(expect.any(String));
     const retried = await call("POST", "/ci/trigger", { token: t.ciToken, body: { wait: true }, headers: withKey(key) });
     const first = await firstAnswer;
@@ -278,13 +280,13 @@ describe("a CI job retrying a trigger", () => {
     const scope = await tokenIdOf(t.ciToken);
     const firstAnswer = call("POST", "/ci/trigger", { token: t.ciToken, body, headers: withKey(key) });
     // While it runs, the key is held and names its run…
-    let held: Record<string, unknown> | null = null;
-    for (let i = 0; i < 200 && !held?.run_id; i++) {
-      await sleep(10);
-      held = await recordOf(scope, key);
-    }
+    const held = await eventually(async () => (await recordOf(scope, key))?.run_id, {
+      what: "the first request's key to name the run it started",
+      timeoutMs: 5_000,
+      intervalMs: 10,
+    });
     const first = await firstAnswer;
-    expect(held?.run_id).toBe(first.json.runId);
+    expect(held).toBe(first.json.runId);
     expect(first.status).toBe(502);
     expect(first.json.code).toBe("run.error");
     // …and once the run has settled as error the 502 releases it.

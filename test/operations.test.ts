@@ -3,10 +3,12 @@ import { env } from "cloudflare:workers";
 import { createApp } from "../src/app";
 import { createDb } from "../src/db/client";
 import { insertRun } from "../src/db/runs";
+import { checkHealth } from "../src/services/health";
 import { CRAWL_STATUSES } from "../src/schemas/crawls";
 import { RUN_STATUSES } from "../src/schemas/runs";
 import { version } from "../package.json";
 import { bootTenant, call, createSuiteWithCase } from "./helpers/api";
+import { eventually } from "./helpers/wait";
 
 const DASHBOARD = "https://dashboard.example.com"; // CORS_ALLOWED_ORIGINS in vitest.config.ts
 const PASSING = [
@@ -102,10 +104,11 @@ describe("CORS", () => {
   });
 
   it("gives a disallowed origin no CORS header, preflight or not", async () => {
+    // Not answered as a preflight: the request goes on, to the token check.
     const preflight = await call("OPTIONS", "/ci/trigger", {
       headers: { origin: "https://evil.example.com", "access-control-request-method": "POST" },
     });
-    expect(preflight.status).not.toBe(204);
+    expect([preflight.status, preflight.json.code]).toEqual([401, "auth.invalid_token"]);
     expect(corsHeaders(preflight.headers)).toEqual([]);
     const get = await call("GET", "http://localhost/health", { headers: { origin: "https://dashboard.example.com.evil.example" } });
     expect(corsHeaders(get.headers)).toEqual([]);
@@ -119,20 +122,43 @@ describe("CORS", () => {
       { method: "OPTIONS", headers: { origin: DASHBOARD, "access-control-request-method": "POST" } },
       { ...env, CORS_ALLOWED_ORIGINS: "" },
     );
-    expect(res.status).not.toBe(204);
+    expect(res.status).toBe(401);
     expect(corsHeaders(res.headers)).toEqual([]);
   });
 });
 
 describe("operational endpoints", () => {
   it("/health reports the version, the isolate's uptime and D1's latency, without a token", async () => {
+    const asked = Date.now();
     const res = await call("GET", "http://localhost/health");
+    const tookMs = Date.now() - asked;
     expect(res.status).toBe(200);
     expect(Object.keys(res.json).sort()).toEqual(["d1", "status", "uptime", "version"]);
     expect(res.json).toMatchObject({ status: "ok", version, d1: { reachable: true } });
-    expect(Number.isInteger(res.json.uptime) && res.json.uptime >= 0).toBe(true);
-    expect(res.json.d1.latencyMs).toBeGreaterThanOrEqual(0);
     expect(res.headers.get("cache-control")).toBe("no-store");
+    // D1's latency: whole milliseconds, within the time the whole request took (locally often 0 or 1).
+    expect(Number.isInteger(res.json.d1.latencyMs)).toBe(true);
+    expect(res.json.d1.latencyMs).toBeGreaterThanOrEqual(0);
+    expect(res.json.d1.latencyMs).toBeLessThanOrEqual(tookMs);
+    // The uptime: whole seconds, counting on as the isolate lives.
+    expect(Number.isInteger(res.json.uptime)).toBe(true);
+    expect(res.json.uptime).toBeGreaterThanOrEqual(0);
+    const later = await eventually(
+      async () => {
+        const next = await call("GET", "http://localhost/health");
+        return next.json.uptime > res.json.uptime && next;
+      },
+      { what: "/health's uptime to count on", timeoutMs: 3_000, intervalMs: 100 },
+    );
+    expect(later.json.uptime - res.json.uptime).toBeLessThanOrEqual(Math.ceil((Date.now() - asked) / 1000));
+  });
+
+  it("/health's D1 latency is the time by the clock across its round trip to D1", async () => {
+    // The clock reads 10:00:00.000 when first asked and 42 ms later from then on.
+    const first = Date.parse("2026-01-01T10:00:00.000Z");
+    let readings = 0;
+    const health = await checkHealth({ db: createDb(env.DB), now: () => new Date(readings++ === 0 ? first : first + 42) });
+    expect(health).toMatchObject({ status: "ok", d1: { reachable: true, latencyMs: 42 } });
   });
 
   it("/ready answers 200 when D1 answers and the schema is migrated", async () => {
@@ -166,15 +192,26 @@ describe("/metrics", () => {
     for (let i = 0; i < 2; i++) expect((await call("GET", `/ci/runs/${unknownRun}`, { token: t.ciToken })).status).toBe(404);
     expect((await call("GET", "http://localhost/wp-admin/secret-path")).status).toBe(404);
     expect((await call("GET", `/projects/${t.projectId}`, { token: t.ciToken })).status).toBe(200);
+    // Thirteen guessed tokens from one address at once: its budget of 10 answers 401, the rest are refused (429).
+    const guesses = await Promise.all(
+      Array.from({ length: 13 }, () => call("GET", "/projects", { token: "aegis_guess", headers: { "cf-connecting-ip": "198.51.100.23" } })),
+    );
+    const refused = guesses.filter((g) => g.status === 429).length;
+    expect(refused).toBeGreaterThan(0);
+    expect(guesses.filter((g) => g.status === 401)).toHaveLength(guesses.length - refused);
     const res = await call("GET", "http://localhost/metrics");
 
     expect(res.headers.get("content-type")).toMatch(/^text\/plain; version=0\.0\.4/);
     const after = res.text;
-    expect(sample(after, runSeries)).toBe((sample(before, runSeries) ?? 0) + 2);
-    expect(sample(after, unmatchedSeries)).toBe((sample(before, unmatchedSeries) ?? 0) + 1);
-    expect(sample(after, 'aegis_http_requests_total{route="/api/v1/projects/:id",status="200"}')).toBeGreaterThanOrEqual(1);
-    expect(sample(after, 'aegis_http_requests_total{route="/metrics",status="200"}')).toBeGreaterThanOrEqual(1);
-    expect(sample(after, "aegis_rate_limit_refusals_total")).toBeGreaterThanOrEqual(0);
+    const counted = (series: string) => (sample(after, series) ?? 0) - (sample(before, series) ?? 0);
+    expect(counted(runSeries)).toBe(2);
+    expect(counted(unmatchedSeries)).toBe(1);
+    expect(counted('aegis_http_requests_total{route="/api/v1/projects/:id",status="200"}')).toBe(1);
+    expect(counted('aegis_http_requests_total{route="/api/v1/projects",status="401"}')).toBe(guesses.length - refused);
+    expect(counted('aegis_http_requests_total{route="/api/v1/projects",status="429"}')).toBe(refused);
+    // The scrape that took `before` is counted once it has answered; this one is not in its own answer.
+    expect(counted('aegis_http_requests_total{route="/metrics",status="200"}')).toBe(1);
+    expect(counted("aegis_rate_limit_refusals_total")).toBe(refused);
     for (const leak of [unknownRun, t.projectId, t.orgId, t.ciToken, t.orgKey, "Zanzibar", "wp-admin", "secret-path"]) {
       expect(after).not.toContain(leak);
     }
@@ -224,16 +261,19 @@ describe("/metrics", () => {
     const t = await bootTenant();
     const db = createDb(env.DB);
     const id = "01a00000-0000-7000-8000-0000000001a9";
+    const queuedBefore = sample(await scrape(), 'aegis_runs{status="queued"}');
+    const createdAt = Date.now() - 90_000;
     await insertRun(db, {
       id, orgId: t.orgId, projectId: t.projectId, runType: "manual", status: "queued", browserProfile: "chromium", baseUrl: null,
       options: {}, caseIds: [], passed: 0, failed: 0, skipped: 0, errorMessage: null,
-      createdAt: new Date(Date.now() - 90_000).toISOString(), startedAt: null, finishedAt: null,
+      createdAt: new Date(createdAt).toISOString(), startedAt: null, finishedAt: null,
     });
     try {
       const text = await scrape();
+      const scrapedBy = Date.now();
       expect(sample(text, "aegis_queue_lag_seconds")).toBeGreaterThanOrEqual(90);
-      expect(sample(text, "aegis_queue_lag_seconds")).toBeLessThan(120);
-      expect(sample(text, 'aegis_runs{status="queued"}')).toBeGreaterThanOrEqual(1);
+      expect(sample(text, "aegis_queue_lag_seconds")).toBeLessThanOrEqual((scrapedBy - createdAt) / 1000);
+      expect(sample(text, 'aegis_runs{status="queued"}')).toBe((queuedBefore ?? NaN) + 1);
     } finally {
       await env.DB.prepare("delete from runs where id = ?").bind(id).run();
     }

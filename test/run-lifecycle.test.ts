@@ -1,24 +1,21 @@
 import { describe, expect, it } from "vitest";
-import { createExecutionContext, createMessageBatch, getQueueResult, runDurableObjectAlarm } from "cloudflare:test";
-import { env } from "cloudflare:workers";
-import worker from "../src/index";
+import { runDurableObjectAlarm } from "cloudflare:test";
+import { env, exports } from "cloudflare:workers";
 import { wire } from "../src/wiring";
 import { executeRun } from "../src/services/run-executor";
+import { artifactUrl, SCREENSHOT_LINK_TTL_SECONDS } from "../src/services/links";
 import { bootTenant, call, createSuiteWithCase } from "./helpers/api";
+import { deliver } from "./helpers/queue";
+import { isPng } from "./helpers/png";
+import { eventually } from "./helpers/wait";
 
 const PASSING = [
   { action: "goto", url: "/" },
   { action: "expectTitle", title: "Home" },
 ];
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function deliver(runId: string, attempts = 1) {
-  const batch = createMessageBatch("aegis-jobs", [{ id: `m-${runId}-${attempts}`, timestamp: new Date(), attempts, body: { kind: "run", id: runId } }]);
-  const ctx = createExecutionContext();
-  await worker.queue(batch, env, ctx);
-  return getQueueResult(batch, ctx);
-}
+/** The JOBS message of a run delivered again, as after a consumer crashed or an ack was lost. */
+const redeliver = (runId: string) => deliver({ id: `redelivery-${runId}`, body: { kind: "run", id: runId }, attempts: 2 });
 
 describe("the seed's trigger-then-poll loop", () => {
   it("works as printed: curl -d without a content type, then GET until passed", async () => {
@@ -35,18 +32,15 @@ describe("the seed's trigger-then-poll loop", () => {
     expect(trigger.headers.get("location")).toBe(`/api/v1/ci/runs/${trigger.json.runId}`);
     expect(trigger.json.url).toMatch(new RegExp(`^http://localhost/runs/${trigger.json.runId}\\?sig=`));
 
-    const seen: string[] = [];
-    let status = "queued";
-    for (let i = 0; i < 100 && (status === "queued" || status === "running"); i++) {
-      const poll = await call("GET", `/ci/runs/${trigger.json.runId}`, { token: `aegis_${t.ciToken}` });
-      expect(poll.status).toBe(200);
-      status = poll.json.status;
-      seen.push(status);
-      if (status === "queued" || status === "running") await sleep(100);
-    }
-    expect(status).toBe("passed");
-    const run = await call("GET", `/ci/runs/${trigger.json.runId}`, { token: t.ciToken });
-    expect(run.json).toMatchObject({ passed: 1, failed: 0, total: 1, options: { crawl: true } });
+    const run = await eventually(
+      async () => {
+        const poll = await call("GET", `/ci/runs/${trigger.json.runId}`, { token: `aegis_${t.ciToken}` });
+        expect(poll.status).toBe(200);
+        return !["queued", "running"].includes(poll.json.status) && poll;
+      },
+      { what: `run ${trigger.json.runId} to settle`, timeoutMs: 30_000, intervalMs: 100 },
+    );
+    expect(run.json).toMatchObject({ status: "passed", passed: 1, failed: 0, total: 1, options: { crawl: true } });
     expect(run.json.durationMs).toBe(run.json.queuedMs + run.json.runningMs);
   });
 });
@@ -65,13 +59,10 @@ describe("wait: true", () => {
     const t = await bootTenant();
     await createSuiteWithCase(t.ciToken, t.projectId, [{ action: "goto", url: "/" }, { action: "waitFor", target: { css: "#never" }, timeoutMs: 30000 }]);
     const waiting = call("POST", "/ci/trigger", { token: t.ciToken, body: { wait: true } });
-    let runId: string | undefined;
-    for (let i = 0; i < 50 && !runId; i++) {
-      await sleep(100);
-      const list = await call("GET", `/projects/${t.projectId}/runs?status=running`, { token: t.ciToken });
-      runId = list.json.items[0]?.runId;
-    }
-    expect(runId).toBeDefined();
+    const runId: string = await eventually(
+      async () => (await call("GET", `/projects/${t.projectId}/runs?status=running`, { token: t.ciToken })).json.items[0]?.runId,
+      { what: "the run to be running", timeoutMs: 20_000, intervalMs: 100 },
+    );
     const cancel = await call("POST", `/ci/runs/${runId}/cancel`, { token: t.ciToken });
     expect(cancel.status).toBe(200);
     expect(cancel.json.status).toBe("cancelled");
@@ -90,8 +81,8 @@ describe("queue delivery", () => {
     await createSuiteWithCase(t.ciToken, t.projectId, PASSING);
     const first = await call("POST", "/ci/trigger", { token: t.ciToken, body: { wait: true } });
     expect(first.status).toBe(200);
-    const result = await deliver(first.json.runId, 2);
-    expect(result.explicitAcks).toEqual([`m-${first.json.runId}-2`]);
+    const result = await redeliver(first.json.runId);
+    expect(result.explicitAcks).toEqual([`redelivery-${first.json.runId}`]);
     const after = await call("GET", `/ci/runs/${first.json.runId}`, { token: t.ciToken });
     expect(after.json).toMatchObject({ status: "passed", passed: 1, finishedAt: first.json.finishedAt });
     expect(after.json.results).toHaveLength(1);
@@ -109,18 +100,16 @@ describe("queue delivery", () => {
       env.DB.prepare("UPDATE runs SET status = 'running', finished_at = NULL, passed = 0 WHERE id = ?").bind(runId),
       env.DB.prepare("DELETE FROM case_results WHERE run_id = ? AND case_name = 'second'").bind(runId),
     ]);
-    const result = await deliver(runId, 2);
-    expect(result.explicitAcks).toHaveLength(1);
+    const result = await redeliver(runId);
+    expect(result.explicitAcks).toEqual([`redelivery-${runId}`]);
     const after = await call("GET", `/ci/runs/${runId}`, { token: t.ciToken });
     expect(after.json).toMatchObject({ status: "passed", passed: 2, failed: 0, total: 2 });
     expect(after.json.results.map((r: { caseName: string }) => r.caseName)).toEqual(["first", "second"]);
   });
 
   it("acks and drops a malformed message instead of retrying it forever", async () => {
-    const batch = createMessageBatch("aegis-jobs", [{ id: "bad", timestamp: new Date(), attempts: 1, body: { kind: "run", id: "nope" } }]);
-    const ctx = createExecutionContext();
-    await worker.queue(batch, env, ctx);
-    expect((await getQueueResult(batch, ctx)).explicitAcks).toEqual(["bad"]);
+    const result = await deliver({ id: "bad", body: { kind: "run", id: "nope" } });
+    expect(result).toMatchObject({ explicitAcks: ["bad"], retryMessages: [] });
   });
 });
 
@@ -238,17 +227,21 @@ describe("the run page", () => {
   it("serves failure screenshots only through signed, unexpired links", async () => {
     const t = await bootTenant();
     await createSuiteWithCase(t.ciToken, t.projectId, [{ action: "goto", url: "/" }, { action: "expectVisible", target: { text: "Nowhere" }, timeoutMs: 300 }]);
+    const triggered = Date.now();
     const run = await call("POST", "/ci/trigger", { token: t.ciToken, body: { wait: true } });
+    const answered = Date.now();
     const link = new URL(run.json.results[0].screenshotUrl);
-    const png = await call("GET", link.href);
+    const png = await exports.default.fetch(link.href);
     expect(png.status).toBe(200);
     expect(png.headers.get("content-type")).toBe("image/png");
+    expect(isPng(await png.arrayBuffer())).toBe(true);
+    // Valid for a week from when the run's answer made it.
     const exp = Number(link.searchParams.get("exp"));
-    expect(exp * 1000).toBeGreaterThan(Date.now());
+    expect(exp).toBeGreaterThanOrEqual(Math.floor(triggered / 1000) + SCREENSHOT_LINK_TTL_SECONDS);
+    expect(exp).toBeLessThanOrEqual(Math.floor(answered / 1000) + SCREENSHOT_LINK_TTL_SECONDS);
     link.searchParams.set("exp", String(exp + 60));
     expect((await call("GET", link.href)).status).toBe(404);
     expect((await call("GET", `${link.origin}${link.pathname}`)).status).toBe(404);
-    const { artifactUrl } = await import("../src/services/links");
     const expired = await artifactUrl({ secret: "test-link-signing-secret", origin: "http://localhost" }, link.pathname.slice("/artifacts/".length), Date.now() - 8 * 24 * 3600 * 1000);
     expect((await call("GET", expired)).status).toBe(404);
   });

@@ -2,15 +2,16 @@
 // the queue consumer (a redelivery announces again), or the tracker's watchdog alarm. The
 // crawl: true run waiting for its crawl is the listener these tests watch.
 import { describe, expect, it } from "vitest";
-import { createExecutionContext, createMessageBatch, getQueueResult, runDurableObjectAlarm } from "cloudflare:test";
+import { runDurableObjectAlarm } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import worker from "../src/index";
 import { createDb } from "../src/db/client";
 import { insertRun, type RunRow } from "../src/db/runs";
 import { insertCrawl, type CrawlRow } from "../src/db/crawls";
 import { uuidv7 } from "../src/ids";
 import { fanOut, type SettledWork } from "../src/services/settled";
 import { bootTenant, call, fixtureOrigin } from "./helpers/api";
+import { deliver } from "./helpers/queue";
+import { eventually } from "./helpers/wait";
 
 const db = () => createDb(env.DB);
 const trackerOf = (id: string) => env.RUN_TRACKER.get(env.RUN_TRACKER.idFromName(id));
@@ -33,15 +34,6 @@ async function runWaitingForCrawl(t: { orgId: string; projectId: string }, crawl
   await insertCrawl(db(), crawl, []);
   await trackerOf(run.id).arm(run.id, 60_000, "run");
   return { runId: run.id, crawlId: crawl.id };
-}
-
-async function eventuallyStatus(path: string, token: string, status: string, timeoutMs = 20_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const res = await call("GET", path, { token });
-    if (res.json?.status === status || Date.now() > deadline) return res;
-    await new Promise((r) => setTimeout(r, 200));
-  }
 }
 
 describe("the settled event", () => {
@@ -75,13 +67,17 @@ describe("the settled event", () => {
     const t = await bootTenant();
     // The crawl completed, but its announcement was lost: the run is still queued behind it.
     const { runId, crawlId } = await runWaitingForCrawl(t, "completed");
-    const batch = createMessageBatch("aegis-jobs", [{ id: "redelivered", timestamp: new Date(), attempts: 2, body: { kind: "crawl", id: crawlId } }]);
-    const ctx = createExecutionContext();
-    await worker.queue(batch, env, ctx);
-    await expect(getQueueResult(batch, ctx)).resolves.toMatchObject({ explicitAcks: ["redelivered"] });
+    const result = await deliver({ id: "redelivered", body: { kind: "crawl", id: crawlId }, attempts: 2 });
+    expect(result).toMatchObject({ explicitAcks: ["redelivered"], retryMessages: [] });
 
     // The listener queued the run, which runs (the project has no cases: it passes empty).
-    const run = await eventuallyStatus(`/ci/runs/${runId}`, t.ciToken, "passed");
+    const run = await eventually(
+      async () => {
+        const res = await call("GET", `/ci/runs/${runId}`, { token: t.ciToken });
+        return !["queued", "running"].includes(res.json.status) && res;
+      },
+      { what: `run ${runId} to settle`, timeoutMs: 20_000, intervalMs: 200 },
+    );
     expect(run.json).toMatchObject({ status: "passed", total: 0 });
   });
 

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { env } from "cloudflare:workers";
 import { bootTenant, call } from "./helpers/api";
 
 const GOTO = { action: "goto", url: "/" };
@@ -84,7 +85,8 @@ describe("what a run keeps of its trigger", () => {
     const run = await call("GET", `/ci/runs/${res.json.runId}`, { token: t.ciToken });
     expect(run.json.options).toEqual({ githubRepo: "acme/shop", githubPrNumber: 12, githubCommitSha: "a1b2c3d", device: "mobile", maxPages: 5 });
     expect(run.text).not.toContain(secret);
-    const stored = await import("cloudflare:workers").then(({ env }) => env.DB.prepare("SELECT * FROM runs WHERE id = ?").bind(res.json.runId).first());
+    const stored = await env.DB.prepare("SELECT * FROM runs WHERE id = ?").bind(res.json.runId).first();
+    expect(stored?.id).toBe(res.json.runId);
     expect(JSON.stringify(stored)).not.toContain(secret);
   });
 });

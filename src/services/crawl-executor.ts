@@ -43,6 +43,11 @@ export async function executeCrawl(deps: CrawlExecutorDeps, crawlId: string): Pr
     let broken = 0;
     let anyPage = false;
     let lastAlive = Date.now();
+    // Set when the crawl is seen settled by someone else (cancel, watchdog): from then on
+    // nothing more is recorded for it, and no tests are generated from it. Pages and events
+    // ask D1 first (one small read each), so a page that finishes just after a cancel is dropped.
+    let stopped = false;
+    const stillRunning = async () => !(stopped ||= (await findCrawlById(db, crawlId))?.status !== "running");
     await withBrowserSession(deps.browser, async (browser) => {
       for (const role of roles) {
         const result = await crawlSite(
@@ -63,17 +68,20 @@ export async function executeCrawl(deps: CrawlExecutorDeps, crawlId: string): Pr
           },
           {
             onPage: async (page) => {
+              if (!(await stillRunning())) return;
               anyPage ||= page.error === null;
               await recordPage(deps, crawlId, role.label, page);
             },
-            onEvent: (event) => recordCrawlEvent(deps, crawlId, event.type, eventData(role.label, event)),
+            onEvent: async (event) => {
+              if (await stillRunning()) await recordCrawlEvent(deps, crawlId, event.type, eventData(role.label, event));
+            },
             onBrokenLinks: (url, links) => setCrawlPageBrokenLinks(db, { crawlId, role: role.label, url }, links),
             shouldStop: async () => {
               if (Date.now() - lastAlive > ALIVE_EVERY_MS) {
                 lastAlive = Date.now();
                 await deps.tracker.arm("crawl", crawlId, CRAWL_WATCHDOG_MS);
               }
-              return (await findCrawlById(db, crawlId))?.status !== "running";
+              return !(await stillRunning());
             },
           },
         );
@@ -82,12 +90,12 @@ export async function executeCrawl(deps: CrawlExecutorDeps, crawlId: string): Pr
     });
     await setBrokenLinkCount(db, crawlId, broken);
     outcome = anyPage ? { status: "completed" } : { status: "failed", errorMessage: "No page of the site could be loaded" };
-    if (anyPage && (crawl.settings.generateTests || (await countCasesOfProject(db, crawl.projectId)) === 0)) {
+    if (anyPage && (await stillRunning()) && (crawl.settings.generateTests || (await countCasesOfProject(db, crawl.projectId)) === 0)) {
       const generated = await generateSuiteFromCrawl(db, crawl, await listCrawlPages(db, crawlId), iso(deps));
       await recordCrawlEvent(deps, crawlId, "tests_generated", { suiteId: generated.suiteId, cases: generated.caseIds.length });
     }
   } catch (error) {
-    if (!(error instanceof CrawlOptionsError)) throw error; // the consumer retries, then fails the scan
+    if (!(error instanceof CrawlOptionsError)) throw error; // the consumer retries, then fails the crawl
     outcome = { status: "failed", errorMessage: error.message };
   }
   if (!(await settleCrawlBy(deps, crawlId, "finish", outcome))) return; // cancelled meanwhile

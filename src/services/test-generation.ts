@@ -11,7 +11,7 @@ import type { FormRecord } from "../browser/forms";
 import type { Step, Target } from "../schemas/steps";
 import { uuidv7 } from "../ids";
 
-export const GENERATED_SUITE_NAME = "Generated from scans";
+export const GENERATED_SUITE_NAME = "Generated from crawls";
 const MAX_GENERATED_CASES = 200;
 const FILLABLE = new Set(["text", "email", "search", "tel", "url", "number", "textarea", ""]);
 

@@ -1,6 +1,7 @@
-// A known path asked with a method it does not serve answers 405 with `Allow`, before any
-// authentication: a user who sent PATCH instead of PUT should hear about the method, not the token.
-// The table is read from the app's own routes on first use, so it cannot drift from them.
+// Before any authentication: a path no route serves answers 404, and a known path asked with a
+// method it does not serve answers 405 with `Allow`. A user who mistyped the path or sent PATCH
+// instead of PUT should hear about that, not about the token. The table is read from the app's
+// own routes on first use, so it cannot drift from them.
 import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
@@ -40,14 +41,15 @@ export function allowedMethods(table: PathMethods[], path: string): Set<string> 
   return found;
 }
 
-export const methodNotAllowed = (routes: () => readonly RouteEntry[]) => {
+export const knownRoutesOnly = (routes: () => readonly RouteEntry[]) => {
   let table: PathMethods[] | undefined;
   return createMiddleware<AppEnv>(async (c, next) => {
     // OPTIONS is the CORS preflight's, answered (or not) by the CORS middleware before this.
     if (c.req.method === "OPTIONS") return next();
     table ??= methodTable(routes());
     const allowed = allowedMethods(table, c.req.path);
-    if (allowed && !allowed.has(c.req.method)) {
+    if (!allowed) throw new ApiError("route.not_found", `No route for ${c.req.method} ${c.req.path}`);
+    if (!allowed.has(c.req.method)) {
       const allow = [...allowed].sort().join(", ");
       throw new ApiError("route.method_not_allowed", `${c.req.method} is not served on ${c.req.path}; use ${allow}`, { allow: [...allowed].sort() }, { Allow: allow });
     }
