@@ -18,6 +18,8 @@ export default defineConfig(async () => {
             FIXTURE_ORIGIN: `http://127.0.0.1:${inject("fixturePort" as never)}`,
             CRAWL_ORIGIN: `http://127.0.0.1:${inject("crawlPort" as never)}`,
             CRAWL_OTHER_ORIGIN: `http://127.0.0.1:${inject("crawlOtherPort" as never)}`,
+            CHANGED_FIXTURE_ORIGIN: `http://127.0.0.1:${inject("changedFixturePort" as never)}`,
+            PLAYWRIGHT_RUNNER_ORIGIN: `http://127.0.0.1:${inject("playwrightRunnerPort" as never)}`,
             ADMIN_TOKEN: "test-admin-token",
             LINK_SIGNING_SECRET: "test-link-signing-secret",
             CREDENTIAL_KEYS: "test1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",

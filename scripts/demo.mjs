@@ -14,7 +14,7 @@ let exitCode = 0;
 try {
   worker = await startWorker(port);
   console.log(`worker        ${worker.origin} (wrangler dev, local bindings)`);
-  const { org, project, ciToken } = await bootstrapDemo(worker.origin, site.origin);
+  const { org, project, ciToken, suite } = await bootstrapDemo(worker.origin, site.origin);
   console.log(`organization  ${org.id}\nproject       ${project.id}\nCI token      ${ciToken.slice(0, 12)}… (shown once)`);
   // crawl: true crawls the site first (fillForms: through its form too), then runs the suite.
   const body = { wait: true, crawl: true, fillForms: true };
@@ -43,6 +43,11 @@ try {
   // The demo site logs no errors: one here means a page function broke in wrangler's bundle
   // (names kept by esbuild's keepNames), which the vitest pool's transform does not show.
   if (crawl.status !== "completed" || crawl.pages.some((p) => p.consoleErrors.length > 0)) exitCode = 1;
+
+  const exported = await api(worker.origin, "GET", `/suites/${suite.id}/export/playwright`, { token: ciToken });
+  if (exported.status !== 200) throw new Error(`export failed: ${exported.status} ${exported.text}`);
+  const { fileName, spec, sha256 } = exported.json;
+  console.log(`\nplaywright    ${fileName} (${spec.split("\n").length} lines, sha256 ${sha256.slice(0, 12)}…) and playwright.config.ts`);
 
   console.log("\nedge checks (wrangler's bundle)");
   for (const line of await runEdgeChecks(worker.origin, ciToken)) console.log(`  ✓ ${line}`);

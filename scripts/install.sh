@@ -20,7 +20,9 @@ fi
 # (docs/toolchain.md says why the lock holds one workerd).
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "install: npm $(npm --version) ci, on Node $(node --version)"
-  npm ci --no-audit --no-fund
+  # @playwright/test is here to run exported specs in tests: it must not fetch browsers (offline;
+  # Debian's Chromium is used).
+  PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund
 fi
 
 [ -f .dev.vars ] || cp .dev.vars.example .dev.vars

@@ -30,6 +30,7 @@ const TABLE: Row[] = [
   ["PATCH", `/cases/${X}`, BAD, BOTH],
   ["DELETE", `/cases/${X}`, undefined, BOTH],
   ["POST", `/suites/${X}/run`, BAD, BOTH],
+  ["GET", `/suites/${X}/export/playwright`, undefined, BOTH],
   ["POST", "/ci/trigger", { wait: "yes" }, ["ci"]],
   ["GET", `/ci/runs/${X}`, undefined, BOTH],
   ["POST", `/ci/runs/${X}/cancel`, undefined, BOTH],

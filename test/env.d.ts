@@ -4,6 +4,8 @@ declare namespace Cloudflare {
     FIXTURE_ORIGIN: string;
     CRAWL_ORIGIN: string;
     CRAWL_OTHER_ORIGIN: string;
+    CHANGED_FIXTURE_ORIGIN: string;
+    PLAYWRIGHT_RUNNER_ORIGIN: string;
   }
 }
 

@@ -2,6 +2,7 @@
 import type { TestProject } from "vitest/node";
 import { startFixtureSite } from "./fixtures/site.mjs";
 import { startCrawlSite } from "./fixtures/crawl-site.mjs";
+import { startPlaywrightRunner } from "./fixtures/playwright-runner.mjs";
 import { stopLocalBrowsers } from "../scripts/stop-local-browsers.mjs";
 
 declare module "vitest" {
@@ -9,6 +10,8 @@ declare module "vitest" {
     fixturePort: number;
     crawlPort: number;
     crawlOtherPort: number;
+    changedFixturePort: number;
+    playwrightRunnerPort: number;
   }
 }
 
@@ -21,8 +24,14 @@ export default async function setup(project: TestProject) {
   const crawlSite = await startCrawlSite(0);
   project.provide("crawlPort", crawlSite.port);
   project.provide("crawlOtherPort", crawlSite.otherPort);
+  const changedSite = await startFixtureSite(0, "127.0.0.1", { changed: true });
+  project.provide("changedFixturePort", changedSite.port);
+  const playwright = await startPlaywrightRunner();
+  project.provide("playwrightRunnerPort", playwright.port);
   return async () => {
     await site.close();
+    await changedSite.close();
+    await playwright.close();
     await crawlSite.close();
     stopLocalBrowsers(browserPids);
   };

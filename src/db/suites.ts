@@ -50,7 +50,11 @@ export async function existingSuiteIds(db: Db, scope: Scope, projectId: string, 
   return rows.map((r) => r.id);
 }
 
-/** The suite a project's scans generate, if any. */
-export async function findScanSuite(db: Db, projectId: string) {
+export async function suiteIdsOfProject(db: Db, projectId: string) {
+  return (await db.select({ id: suites.id }).from(suites).where(eq(suites.projectId, projectId))).map((r) => r.id);
+}
+
+/** The suite a project's crawls generate, if any. */
+export async function findGeneratedSuite(db: Db, projectId: string) {
   return db.query.suites.findFirst({ where: and(eq(suites.projectId, projectId), eq(suites.source, "scan")) });
 }

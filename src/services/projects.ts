@@ -7,7 +7,10 @@ import type { PageQuery } from "../schemas/common";
 import type { ProjectScanSettings } from "../schemas/projects";
 import type { Clock } from "./clock";
 import { tokenHashesOfProject } from "../db/tokens";
-import { propagateRevocations, type TokenRevoker } from "./tokens";
+import { propagateRevocations } from "./tokens";
+import { suiteIdsOfProject } from "../db/suites";
+import type { ServiceDeps } from "./deps";
+import { deleteSuiteExports } from "./playwright-export";
 
 type Deps = { db: Db; now: Clock };
 
@@ -62,12 +65,14 @@ export async function changeProject(
   return projectView(row);
 }
 
-/** Deletes a project with its suites, runs and CI tokens; the tokens stop working at once. */
-export async function removeProject(deps: Deps & { limiter: TokenRevoker }, scope: Scope, id: string) {
+/** Deletes a project with its suites (and their exports), runs and CI tokens; the tokens stop working at once. */
+export async function removeProject(deps: Deps & Pick<ServiceDeps, "limiter" | "artifacts">, scope: Scope, id: string) {
   if (scope.projectId) throw new ApiError("auth.org_key_required", "Deleting a project needs the organization key");
   if (!(await findProject(deps.db, scope, id))) throw notFound("Project");
   const hashes = await tokenHashesOfProject(deps.db, id);
   // Tokens first: a project whose deletion fails halfway keeps no usable token.
   await propagateRevocations(deps.limiter, hashes);
+  const suiteIds = await suiteIdsOfProject(deps.db, id);
   if (!(await deleteProject(deps.db, scope, id))) throw notFound("Project");
+  for (const suiteId of suiteIds) await deleteSuiteExports(deps, suiteId);
 }

@@ -8,6 +8,8 @@ import { uuidv7 } from "../ids";
 import type { PageQuery } from "../schemas/common";
 import type { Step } from "../schemas/steps";
 import type { Clock } from "./clock";
+import type { ServiceDeps } from "./deps";
+import { deleteSuiteExports } from "./playwright-export";
 
 type Deps = { db: Db; now: Clock };
 
@@ -57,8 +59,9 @@ export async function renameSuite(deps: Deps, scope: Scope, id: string, name: st
   return getSuite(deps, scope, id);
 }
 
-export async function removeSuite(deps: Deps, scope: Scope, id: string) {
+export async function removeSuite(deps: Deps & Pick<ServiceDeps, "artifacts">, scope: Scope, id: string) {
   if (!(await deleteSuite(deps.db, scope, id))) throw notFound("Suite");
+  await deleteSuiteExports(deps, id);
 }
 
 export async function createCase(deps: Deps, scope: Scope, suiteId: string, input: { name: string; steps: Step[] }) {

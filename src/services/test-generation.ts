@@ -4,7 +4,7 @@
 // and checks its submit button, without submitting. The cases use the step language, so they
 // run and export like hand-written ones. Regenerating replaces the project's one scan suite.
 import type { Db } from "../db/client";
-import { findScanSuite, insertSuite } from "../db/suites";
+import { findGeneratedSuite, insertSuite } from "../db/suites";
 import { replaceCasesOfSuite, type CaseRow } from "../db/cases";
 import type { CrawlPageRow, CrawlRow } from "../db/crawls";
 import type { FormRecord } from "../browser/forms";
@@ -31,7 +31,7 @@ export async function generateSuiteFromCrawl(db: Db, crawl: CrawlRow, pages: Cra
     }
   }
 
-  let suite = await findScanSuite(db, crawl.projectId);
+  let suite = await findGeneratedSuite(db, crawl.projectId);
   if (!suite) {
     suite = { id: uuidv7(), orgId: crawl.orgId, projectId: crawl.projectId, name: GENERATED_SUITE_NAME, source: "scan", createdAt: at, updatedAt: at };
     await insertSuite(db, suite);

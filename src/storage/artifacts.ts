@@ -3,6 +3,9 @@ export const artifactKeys = {
   failureScreenshot: (runId: string, caseId: string) => `runs/${runId}/cases/${caseId}/failure.png`,
   stepScreenshot: (runId: string, caseId: string, name: string) => `runs/${runId}/cases/${caseId}/shots/${name}.png`,
   crawlPageScreenshot: (crawlId: string, pageId: string) => `crawls/${crawlId}/pages/${pageId}.png`,
+  /** A suite's Playwright export, named by the hash of what it was made from: a changed suite is a new key. */
+  playwrightExport: (suiteId: string, contentHash: string) => `exports/${suiteId}/playwright-${contentHash}.json`,
+  playwrightExports: (suiteId: string) => `exports/${suiteId}/`,
 };
 
 /** Keys we hand out links for: exactly the shapes above, so a signed link can never name another path. */
@@ -16,4 +19,25 @@ export async function putPng(bucket: R2Bucket, key: string, png: Uint8Array) {
 
 export async function getArtifact(bucket: R2Bucket, key: string) {
   return bucket.get(key);
+}
+
+export async function putJson(bucket: R2Bucket, key: string, value: unknown) {
+  await bucket.put(key, JSON.stringify(value), { httpMetadata: { contentType: "application/json" } });
+}
+
+/** The parsed JSON at `key`, or null when there is none. */
+export async function getJson(bucket: R2Bucket, key: string): Promise<unknown> {
+  const object = await bucket.get(key);
+  return object ? object.json() : null;
+}
+
+/** Deletes every object under `prefix` but `keep`. */
+export async function deleteUnder(bucket: R2Bucket, prefix: string, keep?: string) {
+  let cursor: string | undefined;
+  do {
+    const page = await bucket.list({ prefix, cursor });
+    const doomed = page.objects.map((o) => o.key).filter((key) => key !== keep);
+    if (doomed.length) await bucket.delete(doomed);
+    cursor = page.truncated ? page.cursor : undefined;
+  } while (cursor);
 }

@@ -1,4 +1,5 @@
 import * as suites from "../../services/suites";
+import { exportSuiteToPlaywright } from "../../services/playwright-export";
 import { depsOf, createRouter, scopeFor } from "../router";
 import * as routes from "./suites.routes";
 
@@ -24,6 +25,15 @@ export const suitesRouter = createRouter()
   .openapi(routes.updateCaseRoute, async (c) =>
     c.json(await suites.changeCase(depsOf(c), scopeFor(c), c.req.valid("param").id, c.req.valid("json")), 200),
   )
+  .openapi(routes.exportPlaywrightRoute, async (c) => {
+    const exported = await exportSuiteToPlaywright(depsOf(c), scopeFor(c), c.req.valid("param").id);
+    if (c.req.valid("query").download !== "true") return c.json(exported, 200);
+    // The typed response is the JSON one; this is the same export as a file.
+    return c.body(exported.spec, 200, {
+      "Content-Type": "text/plain; charset=utf-8",
+      "Content-Disposition": `attachment; filename="${exported.fileName}"`,
+    }) as never;
+  })
   .openapi(routes.deleteCaseRoute, async (c) => {
     await suites.removeCase(depsOf(c), scopeFor(c), c.req.valid("param").id);
     return c.body(null, 204);

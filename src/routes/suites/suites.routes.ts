@@ -1,6 +1,7 @@
 import { createRoute } from "@hono/zod-openapi";
 import { IdParams, PageQuery, paginated } from "../../schemas/common";
 import { CaseSchema, CreateCaseBody, CreateSuiteBody, SuiteSchema, SuiteWithCasesSchema, UpdateCaseBody, UpdateSuiteBody } from "../../schemas/suites";
+import { ExportQuery, PlaywrightExportSchema } from "../../schemas/exports";
 import { access, errorResponses, jsonBody, jsonContent } from "../router";
 
 const tags = ["Suites and cases"];
@@ -58,4 +59,17 @@ export const deleteCaseRoute = createRoute({
   method: "delete", path: "/cases/{id}", tags, ...security, summary: "Delete a test case",
   request: { params: IdParams },
   responses: { 204: { description: "Deleted" }, ...errorResponses(400, 401, 404) },
+});
+
+export const exportPlaywrightRoute = createRoute({
+  method: "get", path: "/suites/{id}/export/playwright", tags, ...security,
+  summary: "The suite as a Playwright Test file with its playwright.config.ts (?download=true: the spec file itself)",
+  request: { params: IdParams, query: ExportQuery },
+  responses: {
+    200: {
+      description: "The export; with download=true, the spec as an attachment named <suite-slug>.spec.ts",
+      content: { "application/json": { schema: PlaywrightExportSchema }, "text/plain": { schema: { type: "string" } } },
+    },
+    ...errorResponses(400, 401, 404),
+  },
 });
