@@ -1,0 +1,182 @@
+// PNG rows as a stream, both ways, so a full-page capture (1280 × 8000 is 41 MB decoded) never has
+// to be whole in a Worker's 128 MB: the decoder inflates with the runtime's DecompressionStream
+// and hands out one unfiltered RGBA row at a time; the encoder deflates rows as they come.
+// It reads what Chromium writes (8-bit RGB or RGBA, not interlaced) and writes 8-bit RGBA.
+
+const SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
+
+export type PngHeader = { width: number; height: number };
+
+export class PngFormatError extends Error {}
+
+/** The IHDR of a PNG, without decoding it. */
+export function pngHeader(bytes: Uint8Array): PngHeader & { bitDepth: number; colorType: number; interlace: number } {
+  if (bytes.length < 33 || !SIGNATURE.every((b, i) => bytes[i] === b)) throw new PngFormatError("not a PNG");
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (String.fromCharCode(...bytes.subarray(12, 16)) !== "IHDR") throw new PngFormatError("PNG without IHDR");
+  return { width: view.getUint32(16), height: view.getUint32(20), bitDepth: bytes[24], colorType: bytes[25], interlace: bytes[28] };
+}
+
+/** The concatenated IDAT data of a PNG, chunk by chunk, as a stream (the image data is not copied). */
+function idatStream(bytes: Uint8Array): ReadableStream<BufferSource> {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let offset = 8;
+  return new ReadableStream<BufferSource>({
+    pull(controller) {
+      while (offset + 8 <= bytes.length) {
+        const length = view.getUint32(offset);
+        const type = String.fromCharCode(...bytes.subarray(offset + 4, offset + 8));
+        const data = bytes.subarray(offset + 8, offset + 8 + length);
+        offset += 12 + length;
+        if (type === "IDAT") return controller.enqueue(data as Uint8Array<ArrayBuffer>);
+        if (type === "IEND") break;
+      }
+      controller.close();
+    },
+  });
+}
+
+const paeth = (a: number, b: number, c: number) => {
+  const p = a + b - c;
+  const pa = Math.abs(p - a);
+  const pb = Math.abs(p - b);
+  const pc = Math.abs(p - c);
+  return pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
+};
+
+/** Undoes a scanline's filter in place (`line` without its filter byte), given the previous unfiltered line. */
+function unfilter(filter: number, line: Uint8Array, previous: Uint8Array, bpp: number) {
+  const n = line.length;
+  switch (filter) {
+    case 0:
+      return;
+    case 1:
+      for (let i = bpp; i < n; i++) line[i] = (line[i] + line[i - bpp]) & 255;
+      return;
+    case 2:
+      for (let i = 0; i < n; i++) line[i] = (line[i] + previous[i]) & 255;
+      return;
+    case 3:
+      for (let i = 0; i < n; i++) line[i] = (line[i] + (((i >= bpp ? line[i - bpp] : 0) + previous[i]) >> 1)) & 255;
+      return;
+    case 4:
+      for (let i = 0; i < n; i++) line[i] = (line[i] + paeth(i >= bpp ? line[i - bpp] : 0, previous[i], i >= bpp ? previous[i - bpp] : 0)) & 255;
+      return;
+    default:
+      throw new PngFormatError(`unknown PNG filter ${filter}`);
+  }
+}
+
+/**
+ * The image's rows, top to bottom, each as RGBA (4 × width bytes). The same buffer is reused for
+ * every row: copy what you keep. Peak memory: two scanlines and the inflater's window.
+ */
+export async function* pngRows(bytes: Uint8Array): AsyncGenerator<Uint8Array> {
+  const header = pngHeader(bytes);
+  if (header.bitDepth !== 8 || (header.colorType !== 6 && header.colorType !== 2) || header.interlace !== 0) {
+    throw new PngFormatError(`unsupported PNG (bit depth ${header.bitDepth}, colour type ${header.colorType}, interlace ${header.interlace})`);
+  }
+  const bpp = header.colorType === 6 ? 4 : 3;
+  const stride = header.width * bpp;
+  let previous = new Uint8Array(stride);
+  let current = new Uint8Array(stride);
+  const rgba = new Uint8Array(header.width * 4);
+  const pending = new Uint8Array(stride + 1);
+  let filled = 0;
+  let row = 0;
+  const reader = idatStream(bytes).pipeThrough(new DecompressionStream("deflate")).getReader() as ReadableStreamDefaultReader<Uint8Array>;
+  try {
+    while (row < header.height) {
+      const { done, value } = await reader.read();
+      if (done) throw new PngFormatError(`PNG data ends at row ${row} of ${header.height}`);
+      let at = 0;
+      while (at < value.length && row < header.height) {
+        const take = Math.min(stride + 1 - filled, value.length - at);
+        pending.set(value.subarray(at, at + take), filled);
+        filled += take;
+        at += take;
+        if (filled < stride + 1) break;
+        current.set(pending.subarray(1));
+        unfilter(pending[0], current, previous, bpp);
+        if (bpp === 4) rgba.set(current);
+        else for (let x = 0, i = 0; x < header.width; x++, i += 3) rgba.set([current[i], current[i + 1], current[i + 2], 255], x * 4);
+        yield rgba;
+        [previous, current] = [current, previous];
+        filled = 0;
+        row++;
+      }
+    }
+  } finally {
+    await reader.cancel().catch(() => {});
+  }
+}
+
+const CRC_TABLE = (() => {
+  const table = new Uint32Array(256);
+  for (let n = 0; n < 256; n++) {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    table[n] = c >>> 0;
+  }
+  return table;
+})();
+
+function crc32(parts: Uint8Array[]): number {
+  let c = 0xffffffff;
+  for (const part of parts) for (let i = 0; i < part.length; i++) c = CRC_TABLE[(c ^ part[i]) & 255] ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
+
+function chunk(type: string, data: Uint8Array): Uint8Array {
+  const out = new Uint8Array(12 + data.length);
+  const view = new DataView(out.buffer);
+  view.setUint32(0, data.length);
+  const typeBytes = new TextEncoder().encode(type);
+  out.set(typeBytes, 4);
+  out.set(data, 8);
+  view.setUint32(8 + data.length, crc32([typeBytes, data]));
+  return out;
+}
+
+/** Writes an RGBA PNG from rows as they come; `finish()` answers the file. Memory: the compressed output. */
+export function pngWriter(width: number, height: number) {
+  const compressor = new CompressionStream("deflate");
+  const writer = compressor.writable.getWriter();
+  const compressed: Uint8Array[] = [];
+  const collected = (async () => {
+    const reader = compressor.readable.getReader();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      compressed.push(value);
+    }
+  })();
+  let written = 0;
+  return {
+    async writeRow(rgba: Uint8Array) {
+      if (rgba.length !== width * 4) throw new Error(`a row of ${rgba.length} bytes for width ${width}`);
+      const line = new Uint8Array(rgba.length + 1); // filter 0: the row as it is
+      line.set(rgba, 1);
+      await writer.write(line);
+      written++;
+    },
+    async finish(): Promise<Uint8Array> {
+      if (written !== height) throw new Error(`${written} rows written of ${height}`);
+      await writer.close();
+      await collected;
+      const header = new Uint8Array(13);
+      const view = new DataView(header.buffer);
+      view.setUint32(0, width);
+      view.setUint32(4, height);
+      header.set([8, 6, 0, 0, 0], 8);
+      const parts = [new Uint8Array(SIGNATURE), chunk("IHDR", header), ...compressed.map((data) => chunk("IDAT", data)), chunk("IEND", new Uint8Array())];
+      const out = new Uint8Array(parts.reduce((sum, p) => sum + p.length, 0));
+      let at = 0;
+      for (const part of parts) {
+        out.set(part, at);
+        at += part.length;
+      }
+      return out;
+    },
+  };
+}
