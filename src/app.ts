@@ -20,6 +20,7 @@ import { tokensRouter } from "./routes/tokens";
 import { suitesRouter } from "./routes/suites";
 import { runsRouter } from "./routes/runs";
 import { crawlsRouter } from "./routes/crawls";
+import { diffsRouter } from "./routes/diffs";
 import { pagesRouter } from "./routes/pages";
 
 export function createApp() {
@@ -63,6 +64,7 @@ export function createApp() {
   app.route("/api/v1", suitesRouter);
   app.route("/api/v1", runsRouter);
   app.route("/api/v1", crawlsRouter);
+  app.route("/api/v1", diffsRouter);
   app.route("/", pagesRouter);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {

@@ -36,6 +36,8 @@ export const ERROR_CODES = {
   "crawl.credentials_unavailable": { status: 503, meaning: "This deployment cannot store crawl credentials (CREDENTIAL_KEYS unset)" },
   "crawl.queue_unavailable": { status: 503, meaning: "The crawl is recorded as failed: it could not be queued; retry" },
   "crawl.already_settled": { status: 409, meaning: "The crawl already ended" },
+  "visual.already_decided": { status: 409, meaning: "The diff was already approved or rejected" },
+  "visual.baseline_moved": { status: 409, meaning: "The baseline changed since this diff was made: run again and review the new diff" },
   "service.not_ready": { status: 503, meaning: "/ready: a dependency does not answer" },
   "server.internal": { status: 500, meaning: "Our fault; `details.requestId` identifies it in our logs" },
 } as const satisfies Record<string, { status: ContentfulStatusCode; meaning: string }>;

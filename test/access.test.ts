@@ -33,6 +33,11 @@ const TABLE: Row[] = [
   ["GET", `/suites/${X}/export/playwright`, undefined, BOTH],
   ["POST", "/ci/trigger", { wait: "yes" }, ["ci"]],
   ["GET", `/ci/runs/${X}`, undefined, BOTH],
+  ["GET", `/runs/${X}`, undefined, BOTH],
+  ["GET", `/runs/${X}/diffs`, undefined, BOTH],
+  ["GET", `/diffs/${X}`, undefined, BOTH],
+  ["POST", `/diffs/${X}/approve`, undefined, BOTH],
+  ["POST", `/diffs/${X}/reject`, undefined, BOTH],
   ["POST", `/ci/runs/${X}/cancel`, undefined, BOTH],
   ["GET", `/projects/${X}/runs`, undefined, BOTH],
   ["POST", `/projects/${X}/crawls`, BAD, BOTH],
@@ -50,7 +55,7 @@ describe("what each credential may do", () => {
       const allowed = admitted.includes(who);
       it(`${method} ${path.replace(X, ":id")} is ${allowed ? "open" : "closed"} to ${who === "org" ? "the org key" : "a CI token"}`, async () => {
         const t = await bootTenant();
-        const res = await call(method, path, { token: who === "org" ? t.orgKey : t.ciToken, body });
+        const res = await call(method, `/api/v1${path}`, { token: who === "org" ? t.orgKey : t.ciToken, body });
         if (allowed) {
           expect(res.status, res.text).toBe(400);
           expect(res.json.code).toBe("request.invalid");
@@ -67,7 +72,7 @@ describe("what each credential may do", () => {
     const documented = Object.entries(doc.json.paths as Record<string, Record<string, unknown>>)
       .flatMap(([path, item]) => Object.keys(item).map((method) => `${method.toUpperCase()} ${path}`))
       .filter((op) => !op.startsWith("POST /api/v1/orgs"));
-    const tabled = TABLE.map(([method, path]) => `${method} /api/v1${path.split("?")[0].replace(X, "{id}")}`.replace("/ci/runs/{id}", "/ci/runs/{runId}"));
+    const tabled = TABLE.map(([method, path]) => `${method} /api/v1${path.split("?")[0].replace(X, "{id}")}`.replace(/\/runs\/\{id\}/, "/runs/{runId}"));
     expect(new Set(tabled)).toEqual(new Set(documented));
     // The document says who may call each operation, from the same declaration the check uses.
     expect(doc.json.paths["/api/v1/projects/{id}/tokens"].post["x-credentials"]).toEqual(["org"]);

@@ -1,7 +1,8 @@
 // Runs one test case's steps on a page. Every wait is bounded by the step's timeout; a failure
 // becomes one readable line naming the step, never a stack trace.
 import type { ElementHandle, HTTPResponse, Page } from "@cloudflare/puppeteer";
-import { DEFAULT_STEP_TIMEOUT_MS, type Step } from "../schemas/steps";
+import { DEFAULT_SCREENSHOT_THRESHOLD, DEFAULT_STEP_TIMEOUT_MS, type Step } from "../schemas/steps";
+import { stableCapture } from "./stable-capture";
 import { describeTarget, selectorFor } from "./targets";
 import { isBrowserFault } from "./session";
 import { fetchStatuses } from "./link-status";
@@ -10,8 +11,8 @@ export type StepContext = {
   baseUrl: string | null;
   /** Console errors and uncaught exceptions of the current page, since its last goto. */
   consoleErrors: string[];
-  /** Stores a named screenshot (the `screenshot` action). */
-  saveScreenshot: (name: string, png: Uint8Array) => Promise<void>;
+  /** Judges a screenshot step's capture against its baseline; a failure is the step's reason. */
+  checkScreenshot: (step: { name: string; threshold: number }, png: Uint8Array) => Promise<{ failure: string | null }>;
 };
 
 /** The step could not do what it says: the test failed. */
@@ -141,8 +142,12 @@ async function runStep(page: Page, step: Step, context: StepContext): Promise<vo
       return;
     }
     case "screenshot": {
-      const png = await page.screenshot({ fullPage: true, type: "png" });
-      await context.saveScreenshot(step.name, png);
+      const shot = await stableCapture(page, { mask: step.mask, timeoutMs: timeout }).catch((error) => {
+        if (isBrowserFault(error)) throw error;
+        throw new StepFailure(error instanceof Error ? error.message : String(error));
+      });
+      const verdict = await context.checkScreenshot({ name: step.name, threshold: step.threshold ?? DEFAULT_SCREENSHOT_THRESHOLD }, shot.png);
+      if (verdict.failure) throw new StepFailure(verdict.failure);
       return;
     }
   }

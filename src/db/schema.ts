@@ -1,8 +1,9 @@
 // The one drizzle schema. migrations/ holds the SQL that creates it; keep the two in step.
-import { sqliteTable, text, integer, index, uniqueIndex, primaryKey } from "drizzle-orm/sqlite-core";
+import { sqliteTable, text, integer, real, index, uniqueIndex, primaryKey } from "drizzle-orm/sqlite-core";
 import type { Step } from "../schemas/steps";
 import type { PLANS } from "../schemas/plans";
 import type { RUN_STATUSES, CASE_RESULT_STATUSES, RunOptions } from "../schemas/runs";
+import type { DIFF_STATUSES, VisualOutcome } from "../schemas/visual";
 import type { ProjectScanSettings } from "../schemas/projects";
 import type { CrawlPageDetails, CrawlRole, CrawlSettings, CrawlStatus, ScanMode } from "../schemas/crawls";
 
@@ -117,9 +118,72 @@ export const caseResults = sqliteTable(
     failedAction: text("failed_action"),
     reason: text("reason"),
     screenshotKey: text("screenshot_key"),
+    /** What each screenshot step found against its baseline (null for cases without one). */
+    visual: text("visual", { mode: "json" }).$type<VisualOutcome[]>(),
     createdAt: text("created_at").notNull(),
   },
   (t) => [uniqueIndex("case_results_run_case_idx").on(t.runId, t.caseId)],
+);
+
+/**
+ * The approved look of one screenshot step, per branch, browser, device and viewport: a pointer to
+ * an immutable R2 object (`image_key`, versioned). Approving writes a new object and moves the
+ * pointer, so a run reading the old version never meets a half-written one.
+ */
+export const baselines = sqliteTable(
+  "baselines",
+  {
+    id: text("id").primaryKey(),
+    orgId: text("org_id").notNull(),
+    projectId: text("project_id").notNull().references(() => projects.id, { onDelete: "cascade" }),
+    caseId: text("case_id").notNull(),
+    stepName: text("step_name").notNull(),
+    branch: text("branch").notNull(),
+    browserProfile: text("browser_profile").notNull(),
+    device: text("device").notNull(),
+    viewport: text("viewport").notNull(),
+    version: integer("version").notNull(),
+    imageKey: text("image_key").notNull(),
+    width: integer("width").notNull(),
+    height: integer("height").notNull(),
+    chromiumVersion: text("chromium_version").notNull(),
+    /** How this version came to be: the step's first capture, or an approved diff. */
+    source: text("source").$type<"first_capture" | "approved">().notNull(),
+    diffId: text("diff_id"),
+    createdAt: text("created_at").notNull(),
+    updatedAt: text("updated_at").notNull(),
+  },
+  (t) => [uniqueIndex("baselines_identity_idx").on(t.projectId, t.caseId, t.stepName, t.branch, t.browserProfile, t.device, t.viewport)],
+);
+
+/** A capture that differed from its baseline by more than the step's threshold, waiting for a person. */
+export const visualDiffs = sqliteTable(
+  "visual_diffs",
+  {
+    id: text("id").primaryKey(),
+    orgId: text("org_id").notNull(),
+    projectId: text("project_id").notNull().references(() => projects.id, { onDelete: "cascade" }),
+    runId: text("run_id").notNull().references(() => runs.id, { onDelete: "cascade" }),
+    caseId: text("case_id").notNull(),
+    caseName: text("case_name").notNull(),
+    stepName: text("step_name").notNull(),
+    status: text("status").$type<(typeof DIFF_STATUSES)[number]>().notNull(),
+    changedPixels: integer("changed_pixels").notNull(),
+    totalPixels: integer("total_pixels").notNull(),
+    threshold: real("threshold").notNull(),
+    baselineId: text("baseline_id").notNull(),
+    baselineVersion: integer("baseline_version").notNull(),
+    baselineKey: text("baseline_key").notNull(),
+    baselineChromium: text("baseline_chromium").notNull(),
+    captureKey: text("capture_key").notNull(),
+    captureChromium: text("capture_chromium").notNull(),
+    diffKey: text("diff_key").notNull(),
+    width: integer("width").notNull(),
+    height: integer("height").notNull(),
+    createdAt: text("created_at").notNull(),
+    decidedAt: text("decided_at"),
+  },
+  (t) => [index("visual_diffs_run_idx").on(t.runId, t.id)],
 );
 
 /**

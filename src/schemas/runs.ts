@@ -1,5 +1,6 @@
 import * as z from "zod";
 import { HttpUrlSchema, IdSchema, PageQuery } from "./common";
+import { VisualOutcomeSchema } from "./visual";
 
 export const RUN_STATUSES = ["queued", "running", "passed", "failed", "cancelled", "error"] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
@@ -93,6 +94,7 @@ export const CaseResultSchema = z
     failedStep: z.object({ index: z.number().int().describe("0-based"), action: z.string() }).nullable(),
     reason: z.string().nullable().describe("One line: why the case failed or was skipped."),
     screenshotUrl: z.string().nullable().describe("Signed, expiring link to the failure screenshot."),
+    visual: z.array(VisualOutcomeSchema).nullable().describe("Each screenshot step against its baseline: new_baseline, matched or changed (with its diff)."),
   })
   .meta({ id: "CaseResult" });
 

@@ -1,4 +1,4 @@
-// The step language of a test case. Each step maps to one Playwright call (export comes later)
+// The step language of a test case. Each step maps to one Playwright call (services/playwright-spec.ts)
 // and to one puppeteer action in browser/step-runner.ts.
 import * as z from "zod";
 
@@ -17,6 +17,8 @@ export const TargetSchema = z
 export type Target = z.infer<typeof TargetSchema>;
 
 export const DEFAULT_STEP_TIMEOUT_MS = 5000;
+/** A screenshot step's default threshold: the share of pixels that may differ from the baseline. */
+export const DEFAULT_SCREENSHOT_THRESHOLD = 0.001;
 export const MAX_STEP_TIMEOUT_MS = 30000;
 
 const timeoutMs = z.number().int().min(1).max(MAX_STEP_TIMEOUT_MS).optional()
@@ -43,7 +45,12 @@ export const StepSchema = z
     step("expectText", { target: TargetSchema, text: z.string().max(10000), exact: z.boolean().optional() }),
     step("expectUrl", { url: pageUrl }),
     step("expectTitle", { title: z.string().max(1000) }),
-    step("screenshot", { name: z.string().regex(/^[A-Za-z0-9._-]{1,80}$/, "letters, digits, . _ - (1-80)") }),
+    step("screenshot", {
+      name: z.string().regex(/^[A-Za-z0-9._-]{1,80}$/, "letters, digits, . _ - (1-80)"),
+      threshold: z.number().min(0).max(1).optional()
+        .describe(`Share of pixels that may differ from the baseline (default ${DEFAULT_SCREENSHOT_THRESHOLD}); anti-aliased pixels never count.`),
+      mask: z.array(TargetSchema).min(1).max(20).optional().describe("Elements hidden from the comparison (painted over in every stored image): clocks, ads, random content."),
+    }),
     step("expectNoConsoleErrors", {}),
     step("expectNoBrokenLinks", {}),
   ])

@@ -6,7 +6,7 @@
 // that matches several elements means the first, as it does in our runner.
 // Every string from a user reaches the file as a JSON string literal, never inside a comment or a
 // template, so a name cannot end the string it is in.
-import { DEFAULT_STEP_TIMEOUT_MS, type Step, type Target } from "../schemas/steps";
+import { DEFAULT_SCREENSHOT_THRESHOLD, DEFAULT_STEP_TIMEOUT_MS, type Step, type Target } from "../schemas/steps";
 import { describeTarget } from "../browser/targets";
 
 export type ExportedCase = { name: string; steps: Step[] };
@@ -16,8 +16,6 @@ export type ExportedSuite = { name: string; cases: ExportedCase[] };
 const VIEWPORT = { width: 1280, height: 800 };
 const CONSOLE_SETTLE_MS = 300;
 const MAX_LINKS_CHECKED = 50;
-/** A screenshot step's default threshold: the share of pixels that may differ. */
-export const DEFAULT_SCREENSHOT_THRESHOLD = 0.001;
 
 /** A TypeScript string literal: JSON's escaping, plus the two line separators JSON leaves raw. */
 export const literal = (value: string) => JSON.stringify(value).replace(/\u2028/g, "\\u2028").replace(/\u2029/g, "\\u2029");
@@ -88,8 +86,12 @@ function stepBody(step: Step): string[] {
       return [`await expect(page).toHaveURL(${withOptions([literal(step.url)], options)});`];
     case "expectTitle":
       return [`await expect(page).toHaveTitle(${withOptions([literal(step.title)], options)});`];
-    case "screenshot":
-      return [`await expect(page).toHaveScreenshot(${withOptions([literal(`${step.name}.png`)], timeoutOption(step, ["fullPage: true"]))});`];
+    case "screenshot": {
+      const extra = ["fullPage: true"];
+      if (step.mask) extra.push(`mask: [${step.mask.map(locatorOf).join(", ")}]`);
+      if (step.threshold !== undefined) extra.push(`maxDiffPixelRatio: ${step.threshold}`);
+      return [`await expect(page).toHaveScreenshot(${withOptions([literal(`${step.name}.png`)], timeoutOption(step, extra))});`];
+    }
     case "expectNoConsoleErrors":
       return [
         `await page.waitForTimeout(${Math.min(timeout, CONSOLE_SETTLE_MS)}); // errors thrown just after load count too`,

@@ -12,8 +12,26 @@ import { runCaseInFreshContext } from "../browser/case-runner";
 import { SiteUnreachable } from "../browser/step-runner";
 import type { ServiceDeps } from "./deps";
 import { announceRun, settleRunBy, startRunning } from "./run-lifecycle";
+import { checkScreenshot } from "./visual";
+import type { VisualOutcome } from "../schemas/visual";
 
 export type ExecutorDeps = Pick<ServiceDeps, "db" | "artifacts" | "browser" | "tracker" | "policy" | "now" | "onSettled" | "timing">;
+
+/** Our runner's one browser profile, device and viewport (browser/case-runner.ts); baselines are kept per each. */
+const RUN_LOOK = { browserProfile: "chromium", device: "desktop", viewport: "1280x800" } as const;
+/** Until runs name a branch, every baseline is the default branch's. */
+const DEFAULT_BRANCH = "main";
+
+const screenshotSubject = (run: RunRow, testCase: CaseRow, chromiumVersion: string) => ({
+  ...RUN_LOOK,
+  orgId: run.orgId,
+  projectId: run.projectId,
+  runId: run.id,
+  caseId: testCase.id,
+  caseName: testCase.name,
+  branch: DEFAULT_BRANCH,
+  chromiumVersion,
+});
 
 /** Silence longer than this settles a run as `error`: its consumer is presumed dead. */
 export const CASE_WATCHDOG_MS = 5 * 60 * 1000;
@@ -90,16 +108,23 @@ async function runPendingCases(
   browser: Browser,
 ) {
   const { db } = deps;
+  const chromiumVersion = await browser.version();
   for (const { id, position } of runnable) {
     if (done.has(id)) continue;
     // Cancelled (or settled by the watchdog) meanwhile: stop before the next case.
     if ((await findRunById(db, run.id))?.status !== "running") return;
     const testCase = cases.get(id)!;
     const heartbeat = setInterval(() => void deps.tracker.arm("run", run.id, watchdogMsOf(deps)).catch(() => {}), deps.timing?.heartbeatMs ?? HEARTBEAT_MS);
+    const visual: VisualOutcome[] = [];
     const result = await runCaseInFreshContext(browser, testCase.steps, {
       baseUrl: run.baseUrl,
       policy: deps.policy,
-      saveScreenshot: (name, png) => putPng(deps.artifacts, artifactKeys.stepScreenshot(run.id, id, name), png),
+      checkScreenshot: async (step, png) => {
+        const subject = { ...screenshotSubject(run, testCase, chromiumVersion), stepName: step.name, threshold: step.threshold };
+        const verdict = await checkScreenshot(deps, subject, png);
+        visual.push(verdict.outcome);
+        return verdict;
+      },
     }).finally(() => clearInterval(heartbeat));
     let screenshotKey: string | null = null;
     if (result.failureScreenshot) {
@@ -113,6 +138,7 @@ async function runPendingCases(
       failedStep: result.status === "failed" ? result.failedStep : null,
       failedAction: result.status === "failed" ? result.action : null,
       screenshotKey,
+      visual: visual.length ? visual : null,
     });
     done.add(id);
     await deps.tracker.arm("run", run.id, watchdogMsOf(deps));
@@ -140,6 +166,7 @@ function resultRow(
     failedAction: null,
     reason: outcome.reason ?? null,
     screenshotKey: null,
+    visual: null,
     createdAt: at,
   };
 }

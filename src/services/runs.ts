@@ -237,6 +237,7 @@ export async function caseResultViews(results: CaseResultRow[], signer: LinkSign
       failedStep: r.failedStep !== null && r.failedAction ? { index: r.failedStep, action: r.failedAction } : null,
       reason: r.reason,
       screenshotUrl: r.screenshotKey ? await artifactUrl(signer, r.screenshotKey, nowMs) : null,
+      visual: r.visual,
     })),
   );
 }

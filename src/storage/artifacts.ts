@@ -6,11 +6,14 @@ export const artifactKeys = {
   /** A suite's Playwright export, named by the hash of what it was made from: a changed suite is a new key. */
   playwrightExport: (suiteId: string, contentHash: string) => `exports/${suiteId}/playwright-${contentHash}.json`,
   playwrightExports: (suiteId: string) => `exports/${suiteId}/`,
+  /** Each version of a baseline is its own object, never overwritten. */
+  baselineImage: (projectId: string, baselineId: string, version: number) => `baselines/${projectId}/${baselineId}/v${version}.png`,
+  diffImage: (runId: string, diffId: string) => `runs/${runId}/diffs/${diffId}.png`,
 };
 
 /** Keys we hand out links for: exactly the shapes above, so a signed link can never name another path. */
 const ARTIFACT_KEY_PATTERN =
-  /^(runs\/[0-9a-f-]{36}\/cases\/[0-9a-f-]{36}\/(failure|shots\/[A-Za-z0-9._-]{1,80})|crawls\/[0-9a-f-]{36}\/pages\/[0-9a-f-]{36})\.png$/;
+  /^(runs\/[0-9a-f-]{36}\/(cases\/[0-9a-f-]{36}\/(failure|shots\/[A-Za-z0-9._-]{1,80})|diffs\/[0-9a-f-]{36})|crawls\/[0-9a-f-]{36}\/pages\/[0-9a-f-]{36}|baselines\/[0-9a-f-]{36}\/[0-9a-f-]{36}\/v\d{1,9})\.png$/;
 export const isArtifactKey = (key: string) => ARTIFACT_KEY_PATTERN.test(key);
 
 export async function putPng(bucket: R2Bucket, key: string, png: Uint8Array) {
@@ -40,4 +43,10 @@ export async function deleteUnder(bucket: R2Bucket, prefix: string, keep?: strin
     if (doomed.length) await bucket.delete(doomed);
     cursor = page.truncated ? page.cursor : undefined;
   } while (cursor);
+}
+
+/** The bytes of an object, or null when there is none. */
+export async function getBytes(bucket: R2Bucket, key: string): Promise<Uint8Array | null> {
+  const object = await bucket.get(key);
+  return object ? new Uint8Array(await object.arrayBuffer()) : null;
 }

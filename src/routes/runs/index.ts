@@ -51,6 +51,9 @@ export const runsRouter = createRouter()
   .openapi(routes.getRunRoute, async (c) => {
     return c.json(await getRunDetail(depsOf(c), scopeFor(c), c.req.valid("param").runId, linkSigner(c), Date.now()), 200);
   })
+  .openapi(routes.getRunAliasRoute, async (c) => {
+    return c.json(await getRunDetail(depsOf(c), scopeFor(c), c.req.valid("param").runId, linkSigner(c), Date.now()), 200);
+  })
   .openapi(routes.cancelRunRoute, async (c) => {
     const deps = depsOf(c);
     const run = await cancelRun(deps, scopeFor(c), c.req.valid("param").runId);

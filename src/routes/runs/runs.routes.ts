@@ -39,6 +39,12 @@ export const getRunRoute = createRoute({
   responses: { 200: jsonContent(RunDetailSchema, "The run"), ...errorResponses(400, 401, 404) },
 });
 
+export const getRunAliasRoute = createRoute({
+  method: "get", path: "/runs/{runId}", tags, ...access(["org", "ci"]), summary: "The same as GET /ci/runs/{runId}: A run's status, counts, timings and per-case results",
+  request: { params: z.strictObject({ runId: IdSchema }) },
+  responses: { 200: jsonContent(RunDetailSchema, "The run"), ...errorResponses(400, 401, 404) },
+});
+
 export const listRunsRoute = createRoute({
   method: "get", path: "/projects/{id}/runs", tags, ...access(["org", "ci"]), summary: "A project's runs, newest first",
   request: { params: IdParams, query: RunListQuery },

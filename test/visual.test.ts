@@ -1,0 +1,117 @@
+// Visual regression through the API, in the real browser on the fixture site: the first capture
+// is the baseline, a changed page fails with a diff to review, approve and reject do what they say,
+// and a mask hides what changes at every load.
+import { describe, expect, it } from "vitest";
+import { env } from "cloudflare:workers";
+import { bootTenant, call, createSuiteWithCase } from "./helpers/api";
+import { pngSize } from "./helpers/png";
+
+const HOME_SHOT = [
+  { action: "goto", url: "/" },
+  { action: "waitFor", target: { css: "#later" } },
+  { action: "screenshot", name: "home" },
+];
+
+const runSuite = (token: string, suiteId: string, baseUrl?: string) =>
+  call("POST", `/suites/${suiteId}/run`, { token, body: { wait: true, ...(baseUrl ? { baseUrl } : {}) } });
+
+describe("a screenshot step", () => {
+  it("makes the first capture the baseline, and matches it on ten more runs of the unchanged page", async () => {
+    const t = await bootTenant();
+    const { suiteId } = await createSuiteWithCase(t.ciToken, t.projectId, HOME_SHOT, "home looks right");
+    const first = await runSuite(t.ciToken, suiteId);
+    expect(first.status, first.text).toBe(200);
+    expect(first.json.results[0].visual).toEqual([{ step: "home", outcome: "new_baseline", changedShare: 0, diffId: null }]);
+    for (let i = 0; i < 10; i++) {
+      const again = await runSuite(t.ciToken, suiteId);
+      expect(again.status, `run ${i + 2}: ${again.text}`).toBe(200);
+      expect(again.json.results[0].visual).toEqual([{ step: "home", outcome: "matched", changedShare: 0, diffId: null }]);
+    }
+    const diffs = await call("GET", `/api/v1/runs/${first.json.runId}/diffs`, { token: t.ciToken });
+    expect(diffs.json).toMatchObject({ items: [], totalCount: 0 });
+  });
+
+  it("fails on a changed page with a diff to review; reject keeps it failing, approve makes the change the baseline", async () => {
+    const t = await bootTenant();
+    const { suiteId } = await createSuiteWithCase(t.ciToken, t.projectId, HOME_SHOT, "home looks right");
+    expect((await runSuite(t.ciToken, suiteId)).status).toBe(200);
+
+    // The release that dropped the About link.
+    const changed = await runSuite(t.ciToken, suiteId, env.CHANGED_FIXTURE_ORIGIN);
+    expect(changed.status, changed.text).toBe(422);
+    const [result] = changed.json.results;
+    expect(result).toMatchObject({ status: "failed", failedStep: { index: 2, action: "screenshot" } });
+    expect(result.reason).toMatch(/^Step 3 \(screenshot\): \d+\.\d+% of pixels changed \(threshold 0\.100%\) against baseline v1; review diff [0-9a-f-]{36}$/);
+    const diffId = result.visual[0].diffId as string;
+    expect(result.visual[0]).toMatchObject({ step: "home", outcome: "changed", diffId });
+    expect(result.visual[0].changedShare).toBeGreaterThan(0.001);
+
+    const listed = await call("GET", `/api/v1/runs/${changed.json.runId}/diffs`, { token: t.ciToken });
+    expect(listed.json).toMatchObject({ totalCount: 1, items: [{ id: diffId, status: "pending", step: "home", caseName: "home looks right", rendererChanged: false, baseline: { version: 1 } }] });
+    const diff = await call("GET", `/diffs/${diffId}`, { token: t.orgKey });
+    expect(diff.json).toEqual(listed.json.items[0]);
+    // Baseline, capture and diff: PNGs of the page's size behind signed links.
+    const sizes = [];
+    for (const link of [diff.json.baselineUrl, diff.json.captureUrl, diff.json.diffUrl]) {
+      const res = await fetchArtifact(link);
+      expect(res.headers.get("content-type")).toBe("image/png");
+      sizes.push(pngSize(new Uint8Array(await res.arrayBuffer())));
+    }
+    expect(diff.json.width).toBe(1280);
+    expect(sizes[1]).toEqual({ width: 1280, height: diff.json.height });
+    expect(sizes[2]).toEqual(sizes[1]); // the diff is drawn over the capture
+    expect(sizes[0].width).toBe(1280);
+
+    // Reject: the baseline stays, the same page keeps failing.
+    expect((await call("POST", `/diffs/${diffId}/reject`, { token: t.ciToken })).json).toMatchObject({ id: diffId, status: "rejected" });
+    const stillChanged = await runSuite(t.ciToken, suiteId, env.CHANGED_FIXTURE_ORIGIN);
+    expect(stillChanged.status).toBe(422);
+    const second = stillChanged.json.results[0].visual[0].diffId;
+
+    // Approve: the capture becomes baseline v2; the changed page passes, the old look now fails.
+    const approved = await call("POST", `/diffs/${second}/approve`, { token: t.ciToken });
+    expect(approved.json).toMatchObject({ status: "approved", decidedAt: expect.any(String) });
+    expect((await call("POST", `/diffs/${second}/approve`, { token: t.ciToken })).json.code).toBe("visual.already_decided");
+    const passes = await runSuite(t.ciToken, suiteId, env.CHANGED_FIXTURE_ORIGIN);
+    expect(passes.status, passes.text).toBe(200);
+    expect(passes.json.results[0].visual[0].outcome).toBe("matched");
+    const old = await runSuite(t.ciToken, suiteId);
+    expect(old.status).toBe(422);
+    expect(old.json.results[0].reason).toContain("against baseline v2");
+    // The first diff was made against v1: approving it now would go back in time.
+    expect((await call("POST", `/diffs/${diffId}/approve`, { token: t.ciToken })).json.code).toBe("visual.baseline_moved");
+  });
+
+  it("hides masked elements: a clock that changes at every load passes masked and fails unmasked", async () => {
+    const t = await bootTenant();
+    const masked = await createSuiteWithCase(t.ciToken, t.projectId, [
+      { action: "goto", url: "/clock" },
+      { action: "screenshot", name: "clock", mask: [{ css: "#clock" }] },
+    ], "masked clock");
+    const unmasked = await createSuiteWithCase(t.ciToken, t.projectId, [{ action: "goto", url: "/clock" }, { action: "screenshot", name: "clock" }], "bare clock");
+    for (const { suiteId } of [masked, unmasked]) expect((await runSuite(t.ciToken, suiteId)).status).toBe(200);
+    expect((await runSuite(t.ciToken, masked.suiteId)).status).toBe(200);
+    const bare = await runSuite(t.ciToken, unmasked.suiteId);
+    expect(bare.status).toBe(422);
+    expect(bare.json.results[0].visual[0].outcome).toBe("changed");
+  });
+
+  it("answers another tenant's diffs with 404", async () => {
+    const a = await bootTenant("pro", "A");
+    const b = await bootTenant("pro", "B");
+    const { suiteId } = await createSuiteWithCase(a.ciToken, a.projectId, HOME_SHOT);
+    await runSuite(a.ciToken, suiteId);
+    const changed = await runSuite(a.ciToken, suiteId, env.CHANGED_FIXTURE_ORIGIN);
+    const diffId = changed.json.results[0].visual[0].diffId;
+    for (const [method, path] of [["GET", `/diffs/${diffId}`], ["POST", `/diffs/${diffId}/approve`], ["GET", `/api/v1/runs/${changed.json.runId}/diffs`]]) {
+      expect((await call(method, path, { token: b.orgKey })).status).toBe(404);
+    }
+    expect((await call("GET", `/api/v1/runs/${changed.json.runId}`, { token: a.ciToken })).json).toMatchObject({ runId: changed.json.runId, status: "failed" });
+  });
+});
+
+/** Fetches a signed artifact link through the Worker. */
+async function fetchArtifact(link: string) {
+  const { exports } = await import("cloudflare:workers");
+  return exports.default.fetch(new Request(link));
+}
