@@ -29,12 +29,14 @@ CREATE TABLE `visual_diffs` (
 	`case_id` text NOT NULL,
 	`case_name` text NOT NULL,
 	`step_name` text NOT NULL,
+	`branch` text NOT NULL,
 	`status` text NOT NULL,
 	`changed_pixels` integer NOT NULL,
 	`total_pixels` integer NOT NULL,
 	`threshold` real NOT NULL,
 	`baseline_id` text NOT NULL,
 	`baseline_version` integer NOT NULL,
+	`baseline_branch` text NOT NULL,
 	`baseline_key` text NOT NULL,
 	`baseline_chromium` text NOT NULL,
 	`capture_key` text NOT NULL,
@@ -49,4 +51,5 @@ CREATE TABLE `visual_diffs` (
 );
 --> statement-breakpoint
 CREATE INDEX `visual_diffs_run_idx` ON `visual_diffs` (`run_id`,`id`);--> statement-breakpoint
-ALTER TABLE `case_results` ADD `visual` text;
+ALTER TABLE `case_results` ADD `visual` text;--> statement-breakpoint
+ALTER TABLE `projects` ADD `default_branch` text DEFAULT 'main' NOT NULL;

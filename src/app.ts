@@ -21,6 +21,7 @@ import { suitesRouter } from "./routes/suites";
 import { runsRouter } from "./routes/runs";
 import { crawlsRouter } from "./routes/crawls";
 import { diffsRouter } from "./routes/diffs";
+import { baselinesRouter } from "./routes/baselines";
 import { pagesRouter } from "./routes/pages";
 
 export function createApp() {
@@ -65,6 +66,7 @@ export function createApp() {
   app.route("/api/v1", runsRouter);
   app.route("/api/v1", crawlsRouter);
   app.route("/api/v1", diffsRouter);
+  app.route("/api/v1", baselinesRouter);
   app.route("/", pagesRouter);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {

@@ -38,6 +38,8 @@ const TABLE: Row[] = [
   ["GET", `/diffs/${X}`, undefined, BOTH],
   ["POST", `/diffs/${X}/approve`, undefined, BOTH],
   ["POST", `/diffs/${X}/reject`, undefined, BOTH],
+  ["GET", `/projects/${X}/baselines`, undefined, BOTH],
+  ["POST", `/projects/${X}/baselines/promote`, BAD, BOTH],
   ["POST", `/ci/runs/${X}/cancel`, undefined, BOTH],
   ["GET", `/projects/${X}/runs`, undefined, BOTH],
   ["POST", `/projects/${X}/crawls`, BAD, BOTH],

@@ -12,8 +12,8 @@ const HOME_SHOT = [
   { action: "screenshot", name: "home" },
 ];
 
-const runSuite = (token: string, suiteId: string, baseUrl?: string) =>
-  call("POST", `/suites/${suiteId}/run`, { token, body: { wait: true, ...(baseUrl ? { baseUrl } : {}) } });
+const runSuite = (token: string, suiteId: string, baseUrl?: string, branch?: string) =>
+  call("POST", `/suites/${suiteId}/run`, { token, body: { wait: true, ...(baseUrl ? { baseUrl } : {}), ...(branch ? { branch } : {}) } });
 
 describe("a screenshot step", () => {
   it("makes the first capture the baseline, and matches it on ten more runs of the unchanged page", async () => {
@@ -94,6 +94,52 @@ describe("a screenshot step", () => {
     const bare = await runSuite(t.ciToken, unmasked.suiteId);
     expect(bare.status).toBe(422);
     expect(bare.json.results[0].visual[0].outcome).toBe("changed");
+  });
+
+  it("keeps a branch's look apart: a branch compares with main's baseline until it approves its own, and promote hands it to main", async () => {
+    const t = await bootTenant();
+    const { suiteId } = await createSuiteWithCase(t.ciToken, t.projectId, HOME_SHOT, "home looks right");
+    expect((await runSuite(t.ciToken, suiteId)).status).toBe(200); // main's baseline
+
+    // The PR changes the page: compared with main's baseline, it fails and says whose baseline it used.
+    const pr = await runSuite(t.ciToken, suiteId, env.CHANGED_FIXTURE_ORIGIN, "feature-x");
+    expect(pr.status, pr.text).toBe(422);
+    expect(pr.json.results[0].reason).toContain("against baseline v1 (main's: feature-x has none yet)");
+    const diffId = pr.json.results[0].visual[0].diffId;
+    const diff = await call("GET", `/diffs/${diffId}`, { token: t.ciToken });
+    expect(diff.json).toMatchObject({ branch: "feature-x", baseline: { branch: "main", version: 1, why: expect.stringContaining("feature-x has no approved baseline") } });
+
+    // Approving on the branch writes the branch's baseline only: main still has the old look.
+    expect((await call("POST", `/diffs/${diffId}/approve`, { token: t.ciToken })).status).toBe(200);
+    expect((await runSuite(t.ciToken, suiteId, env.CHANGED_FIXTURE_ORIGIN, "feature-x")).status).toBe(200);
+    expect((await runSuite(t.ciToken, suiteId)).status).toBe(200);
+    expect((await runSuite(t.ciToken, suiteId, env.CHANGED_FIXTURE_ORIGIN)).status).toBe(422);
+    const listed = await call("GET", `/projects/${t.projectId}/baselines`, { token: t.ciToken });
+    expect(listed.json.items.map((b: { branch: string; version: number; source: string }) => [b.branch, b.version, b.source])).toEqual([
+      ["feature-x", 1, "approved"],
+      ["main", 1, "first_capture"],
+    ]);
+
+    // Merged: CI promotes the branch's baselines, and main now has the new look.
+    const promoted = await call("POST", `/projects/${t.projectId}/baselines/promote`, { token: t.ciToken, body: { from: "feature-x", to: "main" } });
+    expect(promoted.json).toEqual({ from: "feature-x", to: "main", promoted: 1 });
+    expect((await runSuite(t.ciToken, suiteId, env.CHANGED_FIXTURE_ORIGIN)).status).toBe(200);
+    expect((await runSuite(t.ciToken, suiteId)).status).toBe(422);
+    const main = await call("GET", `/projects/${t.projectId}/baselines?branch=main`, { token: t.ciToken });
+    expect(main.json.items).toMatchObject([{ branch: "main", version: 2, source: "approved" }]);
+    const bad = await call("POST", `/projects/${t.projectId}/baselines/promote`, { token: t.ciToken, body: { from: "main", to: "main" } });
+    expect([bad.status, bad.json.code]).toEqual([400, "request.invalid"]);
+  });
+
+  it("says so when the capture came from another Chromium than its baseline", async () => {
+    const t = await bootTenant();
+    const { suiteId } = await createSuiteWithCase(t.ciToken, t.projectId, HOME_SHOT);
+    await runSuite(t.ciToken, suiteId);
+    await env.DB.prepare("UPDATE baselines SET chromium_version = 'HeadlessChrome/120.0.0.0' WHERE project_id = ?").bind(t.projectId).run();
+    const changed = await runSuite(t.ciToken, suiteId, env.CHANGED_FIXTURE_ORIGIN);
+    expect(changed.json.results[0].reason).toMatch(/the baseline was captured by HeadlessChrome\/120\.0\.0\.0, this by \S+\/\d+/);
+    const diff = await call("GET", `/diffs/${changed.json.results[0].visual[0].diffId}`, { token: t.ciToken });
+    expect(diff.json).toMatchObject({ rendererChanged: true, baseline: { chromiumVersion: "HeadlessChrome/120.0.0.0" } });
   });
 
   it("answers another tenant's diffs with 404", async () => {

@@ -37,6 +37,19 @@ export async function moveBaseline(db: Db, id: string, fromVersion: number, chan
   return row;
 }
 
+export async function baselinesOfBranch(db: Db, projectId: string, branch: string) {
+  return db.select().from(baselines).where(and(eq(baselines.projectId, projectId), eq(baselines.branch, branch)));
+}
+
+export async function listBaselines(db: Db, projectId: string, query: PageQuery & { branch?: string }) {
+  const where = and(eq(baselines.projectId, projectId), query.branch ? eq(baselines.branch, query.branch) : undefined);
+  const [items, [{ total }]] = await db.batch([
+    db.select().from(baselines).where(where).orderBy(baselines.branch, baselines.caseId, baselines.stepName).limit(query.pageSize).offset(offsetOf(query)),
+    db.select({ total: count() }).from(baselines).where(where),
+  ]);
+  return { items, totalCount: total };
+}
+
 export async function findBaselineById(db: Db, id: string) {
   return db.query.baselines.findFirst({ where: eq(baselines.id, id) });
 }

@@ -21,3 +21,10 @@ export type Paginated<T> = { items: T[]; totalCount: number; page: number; pageS
 
 /** An absolute http(s) URL; whether the browser may reach its host is decided at run time. */
 export const HttpUrlSchema = z.url({ protocol: /^https?$/, error: "must be an absolute http(s) URL" }).max(2048);
+
+/** A git branch name as CI passes it (GITHUB_HEAD_REF, GITHUB_REF_NAME): no spaces, no "..", no leading "-". */
+export const BranchSchema = z
+  .string()
+  .min(1)
+  .max(200)
+  .regex(/^(?!-)(?!.*\.\.)[A-Za-z0-9._\/-]+$/, "a branch name (letters, digits, . _ / -)");

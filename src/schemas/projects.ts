@@ -1,5 +1,5 @@
 import * as z from "zod";
-import { HttpUrlSchema } from "./common";
+import { BranchSchema, HttpUrlSchema } from "./common";
 
 /** Scan defaults a project keeps for later crawls; every field optional. */
 export const ProjectScanSettingsSchema = z
@@ -17,6 +17,7 @@ export const CreateProjectBody = z.strictObject({
   name: z.string().trim().min(1).max(200),
   baseUrl: HttpUrlSchema.optional(),
   scanSettings: ProjectScanSettingsSchema.optional(),
+  defaultBranch: BranchSchema.optional().describe("The branch whose visual baselines runs of other branches fall back to (default main)."),
 });
 
 export const UpdateProjectBody = z
@@ -24,6 +25,7 @@ export const UpdateProjectBody = z
     name: z.string().trim().min(1).max(200).optional(),
     baseUrl: HttpUrlSchema.nullable().optional(),
     scanSettings: ProjectScanSettingsSchema.optional(),
+    defaultBranch: BranchSchema.optional(),
   })
   .refine((body) => Object.keys(body).length > 0, "send at least one field to change");
 
@@ -33,6 +35,7 @@ export const ProjectSchema = z
     name: z.string(),
     baseUrl: z.string().nullable(),
     scanSettings: ProjectScanSettingsSchema,
+    defaultBranch: z.string(),
     createdAt: z.string(),
     updatedAt: z.string(),
   })

@@ -1,5 +1,5 @@
 import * as z from "zod";
-import { HttpUrlSchema, IdSchema, PageQuery } from "./common";
+import { BranchSchema, HttpUrlSchema, IdSchema, PageQuery } from "./common";
 import { VisualOutcomeSchema } from "./visual";
 
 export const RUN_STATUSES = ["queued", "running", "passed", "failed", "cancelled", "error"] as const;
@@ -57,11 +57,15 @@ export const TriggerBody = z.strictObject({
   githubPrNumber: z.number().int().min(1).max(10_000_000).optional(),
   githubCommitSha: z.string().regex(/^[0-9a-f]{7,64}$/i, "a commit SHA").optional(),
   githubToken: z.string().min(1).max(1000).optional().describe("Request-scoped; never stored."),
+  branch: BranchSchema.optional().describe("The branch under test: screenshots compare with its approved baselines, else the base branch's."),
+  baseBranch: BranchSchema.optional().describe("Where a branch without its own baseline looks (default: the project's defaultBranch)."),
 });
 export type TriggerBody = z.infer<typeof TriggerBody>;
 
 /** POST /api/v1/suites/:id/run: the suite's cases, with the trigger's run settings. */
 export const SuiteRunBody = TriggerBody.pick({
+  branch: true,
+  baseBranch: true,
   browserProfile: true,
   environmentId: true,
   testDataSetId: true,

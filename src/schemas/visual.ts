@@ -1,6 +1,6 @@
 // Visual regression: what a screenshot step found, the diffs people review, and their statuses.
 import * as z from "zod";
-import { IdSchema, PageQuery } from "./common";
+import { BranchSchema, IdSchema, PageQuery } from "./common";
 
 export const DIFF_STATUSES = ["pending", "approved", "rejected"] as const;
 export type DiffStatus = (typeof DIFF_STATUSES)[number];
@@ -44,8 +44,10 @@ export const VisualDiffSchema = z
     threshold: z.number(),
     width: z.number().int(),
     height: z.number().int(),
+    branch: z.string().describe("The run's branch; approving writes its baseline."),
     baseline: z.object({
       id: IdSchema,
+      branch: z.string(),
       version: z.number().int(),
       chromiumVersion: z.string(),
       why: z.string().describe("Which baseline was compared, and why that one."),
@@ -59,3 +61,28 @@ export const VisualDiffSchema = z
   .meta({ id: "VisualDiff" });
 
 export const DiffListQuery = PageQuery.extend({ status: z.enum(DIFF_STATUSES).optional() });
+
+export const BaselineSchema = z
+  .object({
+    id: IdSchema,
+    caseId: IdSchema,
+    step: z.string(),
+    branch: z.string(),
+    browserProfile: z.string(),
+    device: z.string(),
+    viewport: z.string(),
+    version: z.number().int(),
+    source: z.enum(["first_capture", "approved"]),
+    diffId: z.string().nullable().describe("The approved diff this version came from."),
+    chromiumVersion: z.string(),
+    width: z.number().int(),
+    height: z.number().int(),
+    imageUrl: z.string().describe("Signed link to the image."),
+    updatedAt: z.string(),
+  })
+  .meta({ id: "Baseline" });
+
+export const BaselineListQuery = PageQuery.extend({ branch: BranchSchema.optional() });
+
+export const PromoteBody = z.strictObject({ from: BranchSchema, to: BranchSchema });
+export const PromoteResponse = z.object({ from: z.string(), to: z.string(), promoted: z.number().int().describe("Baselines that moved on the target branch.") });

@@ -19,6 +19,7 @@ export const projectView = (p: ProjectRow) => ({
   name: p.name,
   baseUrl: p.baseUrl,
   scanSettings: p.scanSettings,
+  defaultBranch: p.defaultBranch,
   createdAt: p.createdAt,
   updatedAt: p.updatedAt,
 });
@@ -26,7 +27,7 @@ export const projectView = (p: ProjectRow) => ({
 export async function createProject(
   deps: Deps,
   scope: Scope,
-  input: { name: string; baseUrl?: string; scanSettings?: ProjectScanSettings },
+  input: { name: string; baseUrl?: string; scanSettings?: ProjectScanSettings; defaultBranch?: string },
 ) {
   if (scope.projectId) throw new ApiError("auth.org_key_required", "Creating projects needs the organization key");
   const at = deps.now().toISOString();
@@ -36,6 +37,7 @@ export async function createProject(
     name: input.name,
     baseUrl: input.baseUrl ?? null,
     scanSettings: input.scanSettings ?? {},
+    defaultBranch: input.defaultBranch ?? "main",
     createdAt: at,
     updatedAt: at,
   };

@@ -19,7 +19,7 @@ export type ExecutorDeps = Pick<ServiceDeps, "db" | "artifacts" | "browser" | "t
 
 /** Our runner's one browser profile, device and viewport (browser/case-runner.ts); baselines are kept per each. */
 const RUN_LOOK = { browserProfile: "chromium", device: "desktop", viewport: "1280x800" } as const;
-/** Until runs name a branch, every baseline is the default branch's. */
+/** Runs made before branches were recorded compare on main. */
 const DEFAULT_BRANCH = "main";
 
 const screenshotSubject = (run: RunRow, testCase: CaseRow, chromiumVersion: string) => ({
@@ -29,7 +29,8 @@ const screenshotSubject = (run: RunRow, testCase: CaseRow, chromiumVersion: stri
   runId: run.id,
   caseId: testCase.id,
   caseName: testCase.name,
-  branch: DEFAULT_BRANCH,
+  branch: run.options.branch ?? DEFAULT_BRANCH,
+  baseBranch: run.options.baseBranch ?? run.options.branch ?? DEFAULT_BRANCH,
   chromiumVersion,
 });
 

@@ -71,7 +71,9 @@ export async function startRun(
   }
 
   const { githubToken: _never, baseUrl: _b, browserProfile, suiteIds: _s, caseIds: _c, ...recorded } = input;
-  const options: RunOptions = { ...recorded, ...(suiteIds ? { suiteIds } : {}), ...(input.caseIds ? { caseIds: input.caseIds } : {}) };
+  // The branches screenshots are judged on, settled now so a later change of the project's default does not move a run.
+  const branches = { branch: input.branch ?? project.defaultBranch, baseBranch: input.baseBranch ?? project.defaultBranch };
+  const options: RunOptions = { ...recorded, ...branches, ...(suiteIds ? { suiteIds } : {}), ...(input.caseIds ? { caseIds: input.caseIds } : {}) };
   const row: RunRow = {
     id: uuidv7(),
     orgId: project.orgId,

@@ -4,6 +4,7 @@
 // leaves a diff for a person to approve (the capture becomes the baseline) or reject.
 import type { Scope } from "../auth/tenancy";
 import { findRun } from "../db/runs";
+import { findProject } from "../db/projects";
 import {
   decideVisualDiff,
   findBaseline,
@@ -13,7 +14,10 @@ import {
   insertVisualDiff,
   listVisualDiffs,
   moveBaseline,
+  baselinesOfBranch,
+  listBaselines,
   type BaselineIdentity,
+  type BaselineRow,
   type VisualDiffRow,
 } from "../db/visual";
 import { ApiError, notFound } from "../errors";
@@ -28,11 +32,12 @@ import { artifactUrl, type LinkSigner } from "./links";
 
 export type VisualDeps = Pick<ServiceDeps, "db" | "artifacts" | "now">;
 
-/** One screenshot step of one case of one run, and where its baseline is looked up. */
+/** One screenshot step of one case of one run, and where its baseline is looked up (`branch`, then `baseBranch`). */
 export type ScreenshotSubject = BaselineIdentity & {
   orgId: string;
   runId: string;
   caseName: string;
+  baseBranch: string;
   threshold: number;
   chromiumVersion: string;
 };
@@ -46,7 +51,8 @@ export async function checkScreenshot(deps: VisualDeps, subject: ScreenshotSubje
   const captureKey = artifactKeys.stepScreenshot(subject.runId, subject.caseId, subject.stepName);
   await putPng(deps.artifacts, captureKey, png);
 
-  let baseline = await findBaseline(deps.db, subject);
+  // The branch's own approved baseline, else the base branch's: a PR never writes main's look.
+  let baseline = (await findBaseline(deps.db, subject)) ?? (subject.baseBranch !== subject.branch ? await findBaseline(deps.db, { ...subject, branch: subject.baseBranch }) : undefined);
   if (!baseline) {
     const id = uuidv7();
     const imageKey = artifactKeys.baselineImage(subject.projectId, id, 1);
@@ -80,12 +86,14 @@ export async function checkScreenshot(deps: VisualDeps, subject: ScreenshotSubje
     caseId: subject.caseId,
     caseName: subject.caseName,
     stepName: subject.stepName,
+    branch: subject.branch,
     status: "pending",
     changedPixels: comparison.changedPixels,
     totalPixels: comparison.totalPixels,
     threshold: subject.threshold,
     baselineId: baseline.id,
     baselineVersion: baseline.version,
+    baselineBranch: baseline.branch,
     baselineKey: baseline.imageKey,
     baselineChromium: baseline.chromiumVersion,
     captureKey,
@@ -97,10 +105,11 @@ export async function checkScreenshot(deps: VisualDeps, subject: ScreenshotSubje
     decidedAt: null,
   };
   await insertVisualDiff(deps.db, row);
+  const where = baseline.branch === subject.branch ? "" : ` (${baseline.branch}'s: ${subject.branch} has none yet)`;
   const renderer = baseline.chromiumVersion !== subject.chromiumVersion ? `; the baseline was captured by ${baseline.chromiumVersion}, this by ${subject.chromiumVersion}` : "";
   return {
     outcome: { step: subject.stepName, outcome: "changed", changedShare: comparison.changedShare, diffId },
-    failure: `${percent(comparison.changedShare)} of pixels changed (threshold ${percent(subject.threshold)}) against baseline v${baseline.version}${renderer}; review diff ${diffId}`,
+    failure: `${percent(comparison.changedShare)} of pixels changed (threshold ${percent(subject.threshold)}) against baseline v${baseline.version}${where}${renderer}; review diff ${diffId}`,
   };
 }
 
@@ -111,6 +120,7 @@ export async function visualDiffView(diff: VisualDiffRow, signer: LinkSigner, no
     caseId: diff.caseId,
     caseName: diff.caseName,
     step: diff.stepName,
+    branch: diff.branch,
     status: diff.status,
     changedShare: diff.changedPixels / diff.totalPixels,
     changedPixels: diff.changedPixels,
@@ -121,7 +131,11 @@ export async function visualDiffView(diff: VisualDiffRow, signer: LinkSigner, no
       id: diff.baselineId,
       version: diff.baselineVersion,
       chromiumVersion: diff.baselineChromium,
-      why: `the approved baseline of this case's "${diff.stepName}" step on its branch, version ${diff.baselineVersion}`,
+      branch: diff.baselineBranch,
+      why:
+        diff.baselineBranch === diff.branch
+          ? `the approved baseline of this step on the run's branch ${diff.branch}, version ${diff.baselineVersion}`
+          : `${diff.branch} has no approved baseline of this step yet, so its base branch ${diff.baselineBranch}'s, version ${diff.baselineVersion}`,
     },
     captureChromiumVersion: diff.captureChromium,
     rendererChanged: diff.baselineChromium !== diff.captureChromium,
@@ -145,31 +159,89 @@ export async function getDiff(deps: Pick<ServiceDeps, "db">, scope: Scope, id: s
 }
 
 /**
- * The capture becomes the baseline: a new immutable object, then the pointer moves from the
- * version the diff was compared with. If a later approval moved it first, this one is refused.
+ * The capture becomes the baseline of the run's branch: a new immutable object, then the pointer
+ * moves from the version the diff was compared with (or, when the diff was judged against the
+ * base branch, the branch gets a baseline of its own). If the pointer moved first, this is refused.
  */
 export async function approveDiff(deps: VisualDeps, scope: Scope, id: string) {
   const diff = await getDiff(deps, scope, id);
-  const baseline = await findBaselineById(deps.db, diff.baselineId);
-  if (!baseline) throw notFound("Baseline");
   if (diff.status === "approved") throw new ApiError("visual.already_decided", "The diff is already approved", { status: diff.status });
-  if (baseline.version !== diff.baselineVersion) {
-    throw new ApiError("visual.baseline_moved", `The baseline moved to version ${baseline.version} since this diff; run again and review the new diff`, { version: baseline.version });
+  const compared = await findBaselineById(deps.db, diff.baselineId);
+  if (!compared) throw notFound("Baseline");
+  const own = compared.branch === diff.branch ? compared : await findBaseline(deps.db, { ...compared, branch: diff.branch });
+  const expectedVersion = compared.branch === diff.branch ? diff.baselineVersion : 0;
+  if ((own?.version ?? 0) !== expectedVersion) {
+    throw new ApiError("visual.baseline_moved", `The baseline on ${diff.branch} changed since this diff; run again and review the new diff`, { version: own?.version ?? null });
   }
   const capture = await getBytes(deps.artifacts, diff.captureKey);
   if (!capture) throw new Error(`capture ${diff.captureKey} is missing`);
-  const version = baseline.version + 1;
-  const imageKey = artifactKeys.baselineImage(baseline.projectId, baseline.id, version);
-  await putPng(deps.artifacts, imageKey, capture);
   const at = deps.now().toISOString();
   const { width, height } = pngHeader(capture);
-  const moved = await moveBaseline(deps.db, baseline.id, baseline.version, {
-    version, imageKey, width, height, chromiumVersion: diff.captureChromium, source: "approved", diffId: diff.id, updatedAt: at,
-  });
-  if (!moved) throw new ApiError("visual.baseline_moved", "The baseline moved while approving; run again and review the new diff");
+  const next = { width, height, chromiumVersion: diff.captureChromium, source: "approved" as const, diffId: diff.id, updatedAt: at };
+  if (own) {
+    const imageKey = artifactKeys.baselineImage(own.projectId, own.id, own.version + 1);
+    await putPng(deps.artifacts, imageKey, capture);
+    if (!(await moveBaseline(deps.db, own.id, own.version, { ...next, version: own.version + 1, imageKey }))) {
+      throw new ApiError("visual.baseline_moved", "The baseline moved while approving; run again and review the new diff");
+    }
+  } else {
+    const baselineId = uuidv7();
+    const imageKey = artifactKeys.baselineImage(compared.projectId, baselineId, 1);
+    await putPng(deps.artifacts, imageKey, capture);
+    const inserted = await insertFirstBaseline(deps.db, { ...compared, ...next, id: baselineId, branch: diff.branch, version: 1, imageKey, createdAt: at });
+    if (inserted?.id !== baselineId) throw new ApiError("visual.baseline_moved", `${diff.branch} got a baseline meanwhile; run again and review the new diff`);
+  }
   const decided = await decideVisualDiff(deps.db, id, "approve", at);
   if (!decided) throw new ApiError("visual.already_decided", "The diff was decided meanwhile");
   return decided;
+}
+
+/**
+ * After a merge (any merge method: branch names survive squash and rebase, ancestry does not), the
+ * branch's approved baselines become the target's. Objects are immutable, so the target's new
+ * versions point at the same images.
+ */
+export async function promoteBaselines(deps: Pick<ServiceDeps, "db" | "now">, scope: Scope, projectId: string, from: string, to: string) {
+  if (!(await findProject(deps.db, scope, projectId))) throw notFound("Project");
+  if (from === to) throw new ApiError("request.invalid", "from and to must be different branches", { issues: [{ path: "to", message: "same as from" }] });
+  const at = deps.now().toISOString();
+  let promoted = 0;
+  for (const source of await baselinesOfBranch(deps.db, projectId, from)) {
+    const copy = { width: source.width, height: source.height, chromiumVersion: source.chromiumVersion, imageKey: source.imageKey, source: source.source, diffId: source.diffId, updatedAt: at };
+    const target = await findBaseline(deps.db, { ...source, branch: to });
+    if (target) {
+      if (target.imageKey === source.imageKey) continue;
+      if (await moveBaseline(deps.db, target.id, target.version, { ...copy, version: target.version + 1 })) promoted++;
+    } else if ((await insertFirstBaseline(deps.db, { ...source, ...copy, id: uuidv7(), branch: to, version: 1, createdAt: at }))?.imageKey === source.imageKey) {
+      promoted++;
+    }
+  }
+  return { from, to, promoted };
+}
+
+export async function listBaselinesPage(deps: Pick<ServiceDeps, "db">, scope: Scope, projectId: string, query: PageQuery & { branch?: string }) {
+  if (!(await findProject(deps.db, scope, projectId))) throw notFound("Project");
+  return listBaselines(deps.db, projectId, query);
+}
+
+export async function baselineView(b: BaselineRow, signer: LinkSigner, nowMs: number) {
+  return {
+    id: b.id,
+    caseId: b.caseId,
+    step: b.stepName,
+    branch: b.branch,
+    browserProfile: b.browserProfile,
+    device: b.device,
+    viewport: b.viewport,
+    version: b.version,
+    source: b.source,
+    diffId: b.diffId,
+    chromiumVersion: b.chromiumVersion,
+    width: b.width,
+    height: b.height,
+    imageUrl: await artifactUrl(signer, b.imageKey, nowMs),
+    updatedAt: b.updatedAt,
+  };
 }
 
 export async function rejectDiff(deps: VisualDeps, scope: Scope, id: string) {
