@@ -50,6 +50,11 @@ describe("a screenshot step", () => {
     expect(listed.json).toMatchObject({ totalCount: 1, items: [{ id: diffId, status: "pending", step: "home", caseName: "home looks right", rendererChanged: false, baseline: { version: 1 } }] });
     const diff = await call("GET", `/diffs/${diffId}`, { token: t.orgKey });
     expect(diff.json).toEqual(listed.json.items[0]);
+    // The run page shows baseline, capture and diff side by side, and counts what is pending.
+    const runPage = await call("GET", changed.json.url);
+    expect(runPage.text).toContain(`data-diff="${diffId}" data-diff-status="pending"`);
+    expect(runPage.text).toContain('<span data-count="pending-diffs">1</span>');
+    for (const alt of ["Baseline", "Capture", "Diff"]) expect(runPage.text).toContain(`alt="${alt}"`);
     // Baseline, capture and diff: PNGs of the page's size behind signed links.
     const sizes = [];
     for (const link of [diff.json.baselineUrl, diff.json.captureUrl, diff.json.diffUrl]) {

@@ -147,6 +147,14 @@ export async function visualDiffView(diff: VisualDiffRow, signer: LinkSigner, no
   };
 }
 
+export type VisualDiffView = Awaited<ReturnType<typeof visualDiffView>>;
+
+/** Every diff of a run (at most 200), for its page. */
+export async function runDiffViews(deps: Pick<ServiceDeps, "db">, runId: string, signer: LinkSigner, nowMs: number) {
+  const { items } = await listVisualDiffs(deps.db, runId, { page: 1, pageSize: 200 });
+  return Promise.all(items.map((diff) => visualDiffView(diff, signer, nowMs)));
+}
+
 export async function listRunDiffs(deps: Pick<ServiceDeps, "db">, scope: Scope, runId: string, query: PageQuery & { status?: DiffStatus }) {
   if (!(await findRun(deps.db, scope, runId))) throw notFound("Run");
   return listVisualDiffs(deps.db, runId, query);

@@ -7,6 +7,7 @@ import { UUID_PATTERN } from "../../ids";
 import { getArtifact, isArtifactKey } from "../../storage/artifacts";
 import { verifyArtifact, verifyRunPage } from "../../services/links";
 import { runDetailView } from "../../services/runs";
+import { runDiffViews } from "../../services/visual";
 import { linkSigner } from "../router";
 import { renderRunPage } from "./run-page";
 
@@ -19,9 +20,10 @@ export const pagesRouter = new Hono<AppEnv>()
     const db = createDb(c.env.DB);
     const run = await findRunById(db, id);
     if (!run) return notFoundPage();
-    const view = await runDetailView({ db }, run, linkSigner(c), Date.now());
+    const signer = linkSigner(c);
+    const [view, diffs] = await Promise.all([runDetailView({ db }, run, signer, Date.now()), runDiffViews({ db }, run.id, signer, Date.now())]);
     c.header("Cache-Control", "private, no-store");
-    return c.html(renderRunPage(view));
+    return c.html(renderRunPage(view, diffs));
   })
   .get("/artifacts/*", async (c) => {
     const key = decodeURIComponent(new URL(c.req.url).pathname.slice("/artifacts/".length));

@@ -1,13 +1,15 @@
 // The read-only HTML page of a run, for people following the link from CI logs and PR comments.
 import { html } from "hono/html";
 import type { RunDetailView } from "../../services/runs";
+import type { VisualDiffView } from "../../services/visual";
 
 const STATUS_COLOURS: Record<string, string> = {
   passed: "#1a7f37", failed: "#cf222e", error: "#9a6700", cancelled: "#57606a", queued: "#0969da", running: "#0969da",
 };
 
-export function renderRunPage(run: RunDetailView) {
+export function renderRunPage(run: RunDetailView, diffs: VisualDiffView[] = []) {
   const colour = STATUS_COLOURS[run.status] ?? "#57606a";
+  const pending = diffs.filter((d) => d.status === "pending").length;
   return html`<!doctype html>
 <html lang="en">
 <head>
@@ -20,6 +22,7 @@ body{font:15px/1.5 system-ui,sans-serif;margin:2rem auto;max-width:60rem;padding
 .status{display:inline-block;padding:.1rem .6rem;border-radius:1rem;color:#fff;background:${colour}}
 table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #d0d7de;padding:.4rem;text-align:left;vertical-align:top}
 img{max-width:24rem;border:1px solid #d0d7de}.muted{color:#57606a}
+.diff{display:grid;grid-template-columns:repeat(3,1fr);gap:.5rem}.diff img{max-width:100%}
 </style>
 </head>
 <body>
@@ -40,6 +43,20 @@ ${run.results.map(
 )}
 </tbody>
 </table>
+${diffs.length
+  ? html`<h2>Visual diffs <span class="muted">(<span data-count="pending-diffs">${pending}</span> pending)</span></h2>
+${diffs.map(
+  (d) => html`<section data-diff="${d.id}" data-diff-status="${d.status}">
+<h3>${d.caseName} · ${d.step} · ${d.status}</h3>
+<p class="muted">${(d.changedShare * 100).toFixed(3)}% of pixels changed (threshold ${(d.threshold * 100).toFixed(3)}%) · ${d.baseline.why}${d.rendererChanged ? html` · <strong>renderer changed</strong> (${d.baseline.chromiumVersion} → ${d.captureChromiumVersion})` : ""}</p>
+<div class="diff">
+<figure><a href="${d.baselineUrl}"><img src="${d.baselineUrl}" alt="Baseline"></a><figcaption>Baseline v${d.baseline.version} (${d.baseline.branch})</figcaption></figure>
+<figure><a href="${d.captureUrl}"><img src="${d.captureUrl}" alt="Capture"></a><figcaption>This run</figcaption></figure>
+<figure><a href="${d.diffUrl}"><img src="${d.diffUrl}" alt="Diff"></a><figcaption>Changed pixels in red</figcaption></figure>
+</div>
+</section>`,
+)}`
+  : ""}
 </body>
 </html>`;
 }
