@@ -25,7 +25,13 @@ try {
   if (!run.json?.runId) throw new Error(`trigger failed: ${run.status} ${run.text}`);
   console.log(`\nHTTP ${run.status} after ${seconds} s: run ${run.json.runId} ${run.json.status.toUpperCase()}`);
   console.log(`  ${run.json.passed} passed, ${run.json.failed} failed, ${run.json.skipped} skipped (queued ${run.json.queuedMs} ms, running ${run.json.runningMs} ms)`);
-  for (const r of run.json.results) console.log(`  ${r.status === "passed" ? "✓" : "✗"} ${r.caseName} (${r.durationMs} ms)${r.reason ? `: ${r.reason}` : ""}`);
+  for (const r of run.json.results) {
+    console.log(`  ${r.status === "passed" ? "✓" : "✗"} ${r.caseName} (${r.durationMs} ms)${r.reason ? `: ${r.reason}` : ""}`);
+    for (const v of r.visual ?? []) console.log(`      screenshot "${v.step}": ${v.outcome.replace("_", " ")}`);
+  }
+  // The suite's screenshot step is compared in wrangler's bundle too: its first run makes the baseline.
+  const shots = run.json.results.flatMap((r) => r.visual ?? []);
+  if (!shots.some((v) => v.outcome === "new_baseline")) exitCode = 1;
   console.log(`run page      ${run.json.url}`);
   if (run.status !== 200) exitCode = 1;
 
