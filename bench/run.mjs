@@ -10,12 +10,15 @@
 //      at what throughput one (unlimited, Enterprise) token's limiter starts to queue;
 //   4. crawl throughput: a scan of a generated 300-page site against a plain puppeteer-core crawl
 //      of it by the same Chromium (crawl-bench.mjs), pages per second, peak memory, CPU per page.
+//   5. visual comparison: our strip-wise compare under workerd against pixelmatch + pngjs in Node,
+//      on 1280 × 3000 and 1280 × 8000 captures (visual-bench.mjs): time and peak-memory growth.
 import { spawnSync } from "node:child_process";
 import { cpus, loadavg } from "node:os";
 import { join } from "node:path";
 import { api, bootstrapDemo, freePort, root, startFixtureSite, startWorker } from "../scripts/local-stack.mjs";
 import { killChromium, killOwnWrangler, workerBrowsers, workerChromiumPids } from "./worker-processes.mjs";
 import { measureCrawls, printCrawls } from "./crawl-bench.mjs";
+import { measureVisual, printVisual } from "./visual-bench.mjs";
 import { edgeCost } from "./server-timing.mjs";
 
 const LATENCY = { warmup: 40, perKind: 400, concurrency: [1, 8] };
@@ -336,6 +339,7 @@ try {
   let latency;
   let edge;
   let crawl;
+  let visual;
   const firstRuns = [];
   const reuseRuns = [];
   for (let i = 0; i < FRESH_WORKERS; i++) {
@@ -383,6 +387,8 @@ try {
     await stopWorker();
     console.error(`worker ${i + 1}/${FRESH_WORKERS} stopped in ${((performance.now() - stopStarted) / 1000).toFixed(1)} s`);
   }
+  // 5. runs alone, after the crawl's worker and browsers are gone: a workerd of its own.
+  visual = await measureVisual({ log: (line) => console.error(line) });
 
   // A "first" run must have launched a browser and a "reuse" run must not have. A run that did the
   // other thing is left out of its row's medians (a concurrent `npm test` clean-up can kill an idle
@@ -482,6 +488,7 @@ try {
 
   printCrawls(crawl);
   warnings.push(...crawl.warnings);
+  printVisual(visual);
 
   for (const w of warnings) console.log(`   WARNING: ${w}`);
 
@@ -517,6 +524,7 @@ try {
         },
       },
       crawl,
+      visual,
       warnings,
       totalSeconds,
     }),

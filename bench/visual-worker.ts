@@ -1,0 +1,14 @@
+// The bench's Worker for "5.": our comparison (src/visual/compare.ts) under workerd. POST a
+// baseline and a capture back to back (X-Split: the baseline's length); /noop answers without
+// comparing, so the client can subtract what moving the images costs.
+import { comparePngs } from "../src/visual/compare";
+
+export default {
+  async fetch(request: Request): Promise<Response> {
+    const body = new Uint8Array(await request.arrayBuffer());
+    if (new URL(request.url).pathname === "/noop") return Response.json({ bytes: body.length });
+    const split = Number(request.headers.get("x-split"));
+    const result = await comparePngs(body.subarray(0, split), body.subarray(split));
+    return Response.json({ changedPixels: result.changedPixels, changedShare: result.changedShare, diffBytes: result.diffPng?.length ?? 0 });
+  },
+};
