@@ -88,19 +88,24 @@ async function measureOurs(worker, baseline, capture) {
     return { ms: performance.now() - started, json };
   };
   for (let i = 0; i < 3; i++) await post("/noop");
-  const [pid] = workerdPids();
-  const before = pid ? peakRssMb(pid) : NaN;
+  // wrangler may run the Worker and its dev proxy in separate workerd processes: count them all.
+  const pids = workerdPids();
+  if (!pids.length) throw new Error("no workerd process found below the bench");
+  const peakOfAll = () => pids.reduce((sum, pid) => sum + peakRssMb(pid), 0);
+  const before = peakOfAll();
+  if (process.env.VISUAL_BENCH_DEBUG) console.error("per process VmHWM before", pids.map((pid) => [pid, peakRssMb(pid)]));
   const noop = [];
   const compare = [];
   let result;
   for (let i = 0; i < REPEATS; i++) {
     noop.push((await post("/noop")).ms);
-    const done = await post("/compare");
+    const done = await post(process.env.VISUAL_BENCH_PATH ?? "/compare");
     compare.push(done.ms);
     result = done.json;
   }
-  const after = pid ? peakRssMb(pid) : NaN;
-  return { ms: compare.map((ms, i) => ms - noop[i]), changedPixels: result.changedPixels, peakGrowthMb: after - before, peakRssMb: after };
+  const after = peakOfAll();
+  if (process.env.VISUAL_BENCH_DEBUG) console.error("per process VmHWM", pids.map((pid) => [pid, peakRssMb(pid)]));
+  return { ms: compare.map((ms, i) => ms - noop[i]), changedPixels: result.changedPixels, peakGrowthMb: after - before, peakRssMb: after, processes: pids.length };
 }
 
 export async function measureVisual({ log = () => {} } = {}) {
@@ -136,7 +141,7 @@ export async function measureVisual({ log = () => {} } = {}) {
         height,
         pngKb: { baseline: round(baseline.length / 1024), capture: round(capture.length / 1024) },
         changedPixels: { ours: ours.changedPixels, pixelmatchPngjs: node.changedPixels },
-        ours: { medianMs: round(median(ours.ms)), ms: ours.ms.map((x) => round(x)), peakGrowthMb: round(ours.peakGrowthMb), peakRssMb: round(ours.peakRssMb) },
+        ours: { medianMs: round(median(ours.ms)), ms: ours.ms.map((x) => round(x)), peakGrowthMb: round(ours.peakGrowthMb), peakRssMb: round(ours.peakRssMb), workerdProcesses: ours.processes },
         baseline: { medianMs: round(median(node.ms)), ms: node.ms.map((x) => round(x)), peakGrowthMb: round(node.peakRssAfterMb - node.peakRssBeforeMb), peakRssMb: round(node.peakRssAfterMb) },
       });
     }

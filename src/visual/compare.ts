@@ -21,88 +21,72 @@ export type Comparison = {
   diffPng: Uint8Array | null;
 };
 
-/** Rows of a PNG, copied (the decoder reuses its buffer), with a look-ahead of what has been read. */
-class RowReader {
-  private readonly rows: AsyncGenerator<Uint8Array>;
-  private done = false;
-  constructor(png: Uint8Array) {
-    this.rows = pngRows(png);
-  }
-  async next(): Promise<Uint8Array | null> {
-    if (this.done) return null;
-    const { done, value } = await this.rows.next();
-    if (done) {
-      this.done = true;
-      return null;
-    }
-    return value.slice();
-  }
-  async close() {
-    await this.rows.return(undefined);
-  }
-}
-
 export async function comparePngs(baseline: Uint8Array, capture: Uint8Array, options: { pixelThreshold?: number } = {}): Promise<Comparison> {
   const base = pngHeader(baseline);
   const shot = pngHeader(capture);
   const width = shot.width;
+  const rowBytes = width * 4;
   const totalPixels = Math.max(base.width * base.height, shot.width * shot.height);
   const diff = pngWriter(shot.width, shot.height);
+  const red = new Uint8Array(rowBytes);
+  for (let x = 0; x < width; x++) red.set(CHANGED, x * 4);
   let changedPixels = 0;
 
   if (base.width !== shot.width) {
     // Another viewport width: nothing lines up, everything changed.
-    const red = new Uint8Array(width * 4);
-    for (let x = 0; x < width; x++) red.set(CHANGED, x * 4);
     for (let y = 0; y < shot.height; y++) await diff.writeRow(red);
     return { width, height: shot.height, changedPixels: totalPixels, totalPixels, changedShare: 1, diffPng: await diff.finish() };
   }
 
+  // Every buffer is allocated once, for the tallest strip: its rows, two rows of context each side.
+  const windowRows = STRIP_ROWS + 2 * CONTEXT_ROWS;
+  const stripA = new Uint8Array(windowRows * rowBytes);
+  const stripB = new Uint8Array(windowRows * rowBytes);
+  const output = new Uint8Array(windowRows * rowBytes);
+  const ignoreMask = new Uint8Array(windowRows * width);
   const common = Math.min(base.height, shot.height);
-  const a = new RowReader(baseline);
-  const b = new RowReader(capture);
-  // Rows read so far and not yet dropped: window[0] is row `windowStart`.
-  const windowA: Uint8Array[] = [];
-  const windowB: Uint8Array[] = [];
-  let windowStart = 0;
+  const rowsA = pngRows(baseline);
+  const rowsB = pngRows(capture);
+  // Rows of the image held in the strip buffers: row `held` is at position 0.
+  let held = 0;
+  let heldCount = 0;
   try {
     for (let start = 0; start < common; start += STRIP_ROWS) {
       const end = Math.min(start + STRIP_ROWS, common);
-      const readTo = Math.min(end + CONTEXT_ROWS, common);
-      while (windowStart + windowA.length < readTo) {
-        const [rowA, rowB] = await Promise.all([a.next(), b.next()]);
-        if (!rowA || !rowB) throw new Error("a PNG ended before its height");
-        windowA.push(rowA);
-        windowB.push(rowB);
-      }
       const from = Math.max(0, start - CONTEXT_ROWS);
-      const rows = readTo - from;
-      const stripA = new Uint8Array(rows * width * 4);
-      const stripB = new Uint8Array(rows * width * 4);
-      for (let y = from; y < readTo; y++) {
-        stripA.set(windowA[y - windowStart], (y - from) * width * 4);
-        stripB.set(windowB[y - windowStart], (y - from) * width * 4);
+      const to = Math.min(end + CONTEXT_ROWS, common);
+      // Keep the rows this strip shares with the last one (its top context and first rows).
+      const keep = Math.max(0, held + heldCount - from);
+      stripA.copyWithin(0, (from - held) * rowBytes, (from - held + keep) * rowBytes);
+      stripB.copyWithin(0, (from - held) * rowBytes, (from - held + keep) * rowBytes);
+      for (let y = from + keep; y < to; y++) {
+        const [a, b] = await Promise.all([rowsA.next(), rowsB.next()]);
+        if (a.done || b.done) throw new Error("a PNG ended before its height");
+        stripA.set(a.value, (y - from) * rowBytes);
+        stripB.set(b.value, (y - from) * rowBytes);
       }
-      // Context rows are read, not counted.
-      const ignoreMask = new Uint8Array(rows * width);
+      held = from;
+      heldCount = to - from;
+      // Context rows are read for the anti-aliasing test, not counted.
+      const rows = to - from;
+      ignoreMask.fill(0, 0, rows * width);
       ignoreMask.fill(1, 0, (start - from) * width);
-      ignoreMask.fill(1, (end - from) * width);
-      const output = new Uint8Array(rows * width * 4);
-      changedPixels += pixelmatch(stripA, stripB, output, width, rows, { threshold: options.pixelThreshold ?? 0.1, ignoreMask });
-      for (let y = start; y < end; y++) await diff.writeRow(output.subarray((y - from) * width * 4, (y - from + 1) * width * 4));
-      // Keep only the rows the next strip reads as its context.
-      const keepFrom = Math.max(0, end - CONTEXT_ROWS);
-      windowA.splice(0, keepFrom - windowStart);
-      windowB.splice(0, keepFrom - windowStart);
-      windowStart = keepFrom;
+      ignoreMask.fill(1, (end - from) * width, rows * width);
+      changedPixels += pixelmatch(
+        stripA.subarray(0, rows * rowBytes),
+        stripB.subarray(0, rows * rowBytes),
+        output.subarray(0, rows * rowBytes),
+        width,
+        rows,
+        { threshold: options.pixelThreshold ?? 0.1, ignoreMask: ignoreMask.subarray(0, rows * width) },
+      );
+      for (let y = start; y < end; y++) await diff.writeRow(output.subarray((y - from) * rowBytes, (y - from + 1) * rowBytes));
     }
     // A taller capture: its extra rows are changed; a taller baseline's extra rows count too.
-    const red = new Uint8Array(width * 4);
-    for (let x = 0; x < width; x++) red.set(CHANGED, x * 4);
     for (let y = common; y < shot.height; y++) await diff.writeRow(red);
     changedPixels += Math.abs(base.height - shot.height) * width;
   } finally {
-    await Promise.all([a.close(), b.close()]);
+    await Promise.all([rowsA.return(undefined), rowsB.return(undefined)]);
   }
   const png = await diff.finish();
   return { width, height: shot.height, changedPixels, totalPixels, changedShare: changedPixels / totalPixels, diffPng: changedPixels > 0 ? png : null };

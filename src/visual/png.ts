@@ -138,8 +138,12 @@ function chunk(type: string, data: Uint8Array): Uint8Array {
   return out;
 }
 
-/** Writes an RGBA PNG from rows as they come; `finish()` answers the file. Memory: the compressed output. */
+/**
+ * Writes an RGBA PNG from rows as they come; `finish()` answers the file. Memory: the compressed
+ * output and one line buffer, reused (each write is awaited, so the compressor has taken it).
+ */
 export function pngWriter(width: number, height: number) {
+  const line = new Uint8Array(width * 4 + 1); // filter 0: the row as it is
   const compressor = new CompressionStream("deflate");
   const writer = compressor.writable.getWriter();
   const compressed: Uint8Array[] = [];
@@ -155,7 +159,6 @@ export function pngWriter(width: number, height: number) {
   return {
     async writeRow(rgba: Uint8Array) {
       if (rgba.length !== width * 4) throw new Error(`a row of ${rgba.length} bytes for width ${width}`);
-      const line = new Uint8Array(rgba.length + 1); // filter 0: the row as it is
       line.set(rgba, 1);
       await writer.write(line);
       written++;
