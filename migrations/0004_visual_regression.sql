@@ -52,4 +52,5 @@ CREATE TABLE `visual_diffs` (
 --> statement-breakpoint
 CREATE INDEX `visual_diffs_run_idx` ON `visual_diffs` (`run_id`,`id`);--> statement-breakpoint
 ALTER TABLE `case_results` ADD `visual` text;--> statement-breakpoint
-ALTER TABLE `projects` ADD `default_branch` text DEFAULT 'main' NOT NULL;
+ALTER TABLE `projects` ADD `default_branch` text DEFAULT 'main' NOT NULL;--> statement-breakpoint
+UPDATE `suites` SET `source` = 'crawl' WHERE `source` = 'scan';

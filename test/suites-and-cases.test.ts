@@ -83,7 +83,7 @@ describe("what a run keeps of its trigger", () => {
     });
     expect(res.status).toBe(202);
     const run = await call("GET", `/ci/runs/${res.json.runId}`, { token: t.ciToken });
-    expect(run.json.options).toEqual({ githubRepo: "acme/shop", githubPrNumber: 12, githubCommitSha: "a1b2c3d", device: "mobile", maxPages: 5 });
+    expect(run.json.options).toEqual({ branch: "main", baseBranch: "main", githubRepo: "acme/shop", githubPrNumber: 12, githubCommitSha: "a1b2c3d", device: "mobile", maxPages: 5 });
     expect(run.text).not.toContain(secret);
     const stored = await env.DB.prepare("SELECT * FROM runs WHERE id = ?").bind(res.json.runId).first();
     expect(stored?.id).toBe(res.json.runId);

@@ -59,8 +59,8 @@ export const suites = sqliteTable(
     orgId: text("org_id").notNull().references(() => orgs.id, { onDelete: "cascade" }),
     projectId: text("project_id").notNull().references(() => projects.id, { onDelete: "cascade" }),
     name: text("name").notNull(),
-    /** "scan" for the one suite a project's scans generate (and regenerate in place). */
-    source: text("source").$type<"manual" | "scan">().notNull().default("manual"),
+    /** "crawl" for the one suite a project's crawls generate (and regenerate in place). */
+    source: text("source").$type<"manual" | "crawl">().notNull().default("manual"),
     ...timestamps,
   },
   (t) => [index("suites_project_idx").on(t.projectId, t.id)],

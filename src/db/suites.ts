@@ -56,5 +56,5 @@ export async function suiteIdsOfProject(db: Db, projectId: string) {
 
 /** The suite a project's crawls generate, if any. */
 export async function findGeneratedSuite(db: Db, projectId: string) {
-  return db.query.suites.findFirst({ where: and(eq(suites.projectId, projectId), eq(suites.source, "scan")) });
+  return db.query.suites.findFirst({ where: and(eq(suites.projectId, projectId), eq(suites.source, "crawl")) });
 }

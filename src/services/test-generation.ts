@@ -33,7 +33,7 @@ export async function generateSuiteFromCrawl(db: Db, crawl: CrawlRow, pages: Cra
 
   let suite = await findGeneratedSuite(db, crawl.projectId);
   if (!suite) {
-    suite = { id: uuidv7(), orgId: crawl.orgId, projectId: crawl.projectId, name: GENERATED_SUITE_NAME, source: "scan", createdAt: at, updatedAt: at };
+    suite = { id: uuidv7(), orgId: crawl.orgId, projectId: crawl.projectId, name: GENERATED_SUITE_NAME, source: "crawl", createdAt: at, updatedAt: at };
     await insertSuite(db, suite);
   }
   const rows: CaseRow[] = drafts.slice(0, MAX_GENERATED_CASES).map((d) => ({
