@@ -16,7 +16,7 @@ import pngjs from "pngjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const WIDTH = 1280;
-const HEIGHTS = [3000, 8000];
+const HEIGHTS = (process.env.VISUAL_BENCH_HEIGHTS ?? "3000,8000").split(",").map(Number);
 const REPEATS = 5;
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
