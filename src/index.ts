@@ -15,7 +15,7 @@ const CONSUMERS: Record<string, (batch: MessageBatch<unknown>, deps: ServiceDeps
   "aegis-notify": consumeNotify,
 };
 
-export function consumerOf(queueName: string) {
+function consumerOf(queueName: string) {
   const name = Object.keys(CONSUMERS).find((known) => queueName === known || queueName.startsWith(`${known}-`));
   return name ? CONSUMERS[name] : undefined;
 }

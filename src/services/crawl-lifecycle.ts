@@ -12,11 +12,13 @@ export const startCrawling = (deps: Pick<ServiceDeps, "db" | "now">, crawlId: st
 /** Applies one settling transition; undefined when the crawl was not in a status it leaves from. */
 export async function settleCrawlBy<T extends SettleCrawlTransition>(deps: CrawlLifecycleDeps, crawlId: string, transition: T, outcome: CrawlOutcome<T>) {
   const settled = await settleCrawl(deps.db, crawlId, transition, outcome, deps.now().toISOString());
-  await deleteCrawlCredentials(deps.db, crawlId);
-  if (settled) {
-    await recordCrawlEvent(deps, crawlId, "status_changed", { status: settled.status, ...(settled.errorMessage ? { error: settled.errorMessage } : {}) });
-    await announceCrawl(deps, settled);
+  if (!settled) {
+    // Settled by someone else already; its credentials go all the same.
+    await deleteCrawlCredentials(deps.db, crawlId);
+    return settled;
   }
+  await recordCrawlEvent(deps, crawlId, "status_changed", { status: settled.status, ...(settled.errorMessage ? { error: settled.errorMessage } : {}) });
+  await announceCrawl(deps, settled); // deletes the credentials
   return settled;
 }
 

@@ -31,6 +31,9 @@ async function answerStartedRun(c: Context<AppEnv>, run: RunRow, wait: boolean) 
   return c.json({ ...view, error: outcome.error!, code: outcome.code!, details: { status: settled.status } }, outcome.status);
 }
 
+/** GET /ci/runs/:id and GET /runs/:id answer the same. */
+const runOf = (c: Context<AppEnv>, runId: string) => getRunDetail(depsOf(c), scopeFor(c), runId, linkSigner(c), Date.now());
+
 export const runsRouter = createRouter()
   .openapi(routes.triggerRoute, async (c) => {
     const caller = tenantOf(c);
@@ -48,12 +51,8 @@ export const runsRouter = createRouter()
     const run = await startRunOnce(deps, scope, c.get("idempotency"), () => startSuiteRun(deps, scope, c.req.valid("param").id, input));
     return answerStartedRun(c, run, wait) as never;
   })
-  .openapi(routes.getRunRoute, async (c) => {
-    return c.json(await getRunDetail(depsOf(c), scopeFor(c), c.req.valid("param").runId, linkSigner(c), Date.now()), 200);
-  })
-  .openapi(routes.getRunAliasRoute, async (c) => {
-    return c.json(await getRunDetail(depsOf(c), scopeFor(c), c.req.valid("param").runId, linkSigner(c), Date.now()), 200);
-  })
+  .openapi(routes.getRunRoute, async (c) => c.json(await runOf(c, c.req.valid("param").runId), 200))
+  .openapi(routes.getRunAliasRoute, async (c) => c.json(await runOf(c, c.req.valid("param").runId), 200))
   .openapi(routes.cancelRunRoute, async (c) => {
     const deps = depsOf(c);
     const run = await cancelRun(deps, scopeFor(c), c.req.valid("param").runId);
