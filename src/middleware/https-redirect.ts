@@ -1,6 +1,7 @@
 // The contract: plain http is answered 308 to https, except on local hosts (wrangler dev, tests).
-// The target is built from its parts as a string: assigning `url.protocol` on the request's URL
-// object was seen to leave `http://` in the Location under `wrangler dev`.
+// The target keeps the host name and drops an http port. Under `wrangler dev` the Location comes
+// back as http:// all the same: wrangler's dev proxy rewrites every URL on the request's host in
+// response headers to its own origin, scheme included (production has no such proxy).
 import { createMiddleware } from "hono/factory";
 
 const LOCAL_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]"]);
