@@ -154,9 +154,24 @@ describe("a screenshot step", () => {
     await runSuite(a.ciToken, suiteId);
     const changed = await runSuite(a.ciToken, suiteId, env.CHANGED_FIXTURE_ORIGIN);
     const diffId = changed.json.results[0].visual[0].diffId;
-    for (const [method, path] of [["GET", `/diffs/${diffId}`], ["POST", `/diffs/${diffId}/approve`], ["GET", `/api/v1/runs/${changed.json.runId}/diffs`]]) {
-      expect((await call(method, path, { token: b.orgKey })).status).toBe(404);
+    const others: [string, string, unknown?][] = [
+      ["GET", `/diffs/${diffId}`],
+      ["POST", `/diffs/${diffId}/approve`],
+      ["POST", `/diffs/${diffId}/reject`],
+      ["GET", `/api/v1/runs/${changed.json.runId}/diffs`],
+      ["GET", `/api/v1/runs/${changed.json.runId}`],
+      ["GET", `/projects/${a.projectId}/baselines`],
+      ["POST", `/projects/${a.projectId}/baselines/promote`, { from: "main", to: "release" }],
+    ];
+    for (const [method, path, body] of others) {
+      for (const token of [b.orgKey, b.ciToken]) {
+        const res = await call(method, path, { token, body });
+        expect([res.status, res.json.code], `${method} ${path}`).toEqual([404, "resource.not_found"]);
+      }
     }
+    // Nothing of theirs moved: the diff is still pending, and a's main baseline is still v1.
+    expect((await call("GET", `/diffs/${diffId}`, { token: a.ciToken })).json.status).toBe("pending");
+    expect((await call("GET", `/projects/${a.projectId}/baselines`, { token: a.ciToken })).json.items).toMatchObject([{ branch: "main", version: 1 }]);
     expect((await call("GET", `/api/v1/runs/${changed.json.runId}`, { token: a.ciToken })).json).toMatchObject({ runId: changed.json.runId, status: "failed" });
   });
 });
