@@ -93,7 +93,6 @@ async function measureOurs(worker, baseline, capture) {
   if (!pids.length) throw new Error("no workerd process found below the bench");
   const peakOfAll = () => pids.reduce((sum, pid) => sum + peakRssMb(pid), 0);
   const before = peakOfAll();
-  if (process.env.VISUAL_BENCH_DEBUG) console.error("per process VmHWM before", pids.map((pid) => [pid, peakRssMb(pid)]));
   const noop = [];
   const compare = [];
   let result;
@@ -104,7 +103,6 @@ async function measureOurs(worker, baseline, capture) {
     result = done.json;
   }
   const after = peakOfAll();
-  if (process.env.VISUAL_BENCH_DEBUG) console.error("per process VmHWM", pids.map((pid) => [pid, peakRssMb(pid)]));
   return { ms: compare.map((ms, i) => ms - noop[i]), changedPixels: result.changedPixels, peakGrowthMb: after - before, peakRssMb: after, processes: pids.length };
 }
 
