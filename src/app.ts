@@ -23,6 +23,7 @@ import { crawlsRouter } from "./routes/crawls";
 import { diffsRouter } from "./routes/diffs";
 import { baselinesRouter } from "./routes/baselines";
 import { pagesRouter } from "./routes/pages";
+import { webhooksRouter } from "./routes/webhooks";
 
 export function createApp() {
   const app = createRouter();
@@ -67,6 +68,7 @@ export function createApp() {
   app.route("/api/v1", crawlsRouter);
   app.route("/api/v1", diffsRouter);
   app.route("/api/v1", baselinesRouter);
+  app.route("/api/v1", webhooksRouter);
   app.route("/", pagesRouter);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {

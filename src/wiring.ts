@@ -13,6 +13,8 @@ import type { ServiceDeps } from "./services/deps";
 import { fanOut, settledId, type SettledListener, type SettledWork } from "./services/settled";
 import { continueRunAfterCrawl } from "./services/runs";
 import type { Tracker } from "./services/tracker";
+import { reportToGitHub } from "./services/reporting";
+import { DEFAULT_WEBHOOK_POLICY, sendWebhookEvents } from "./services/webhooks";
 
 /** What a caller may provide instead: a request's D1 session, or a tracker that settles itself in place. */
 export type WiringOverrides = { db?: Db; primaryDb?: () => Db; tracker?: Tracker };
@@ -30,6 +32,10 @@ export function wire(env: Env, overrides: WiringOverrides = {}): ServiceDeps {
     artifacts: env.ARTIFACTS,
     browser: env.BROWSER,
     limiter: rateLimiterClient(env.RATE_LIMITER),
+    outbound: (input, init) => fetch(input, init),
+    githubApiUrl: env.GITHUB_API_URL || "https://api.github.com",
+    links: { secret: env.LINK_SIGNING_SECRET, publicBaseUrl: env.PUBLIC_BASE_URL },
+    webhookPolicy: DEFAULT_WEBHOOK_POLICY,
     onSettled: (work) => announce(work),
   };
   const announce = fanOut(settledListeners(deps));
@@ -41,6 +47,8 @@ function settledListeners(deps: ServiceDeps): SettledListener[] {
   return [
     { name: "wake waiters and end live streams", handle: (work) => deps.tracker.settled(settledId(work), statusOf(work)) },
     continueRunAfterCrawl(deps),
+    reportToGitHub(deps),
+    sendWebhookEvents(deps),
   ];
 }
 

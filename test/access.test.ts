@@ -47,6 +47,15 @@ const TABLE: Row[] = [
   ["GET", `/crawls/${X}`, undefined, BOTH],
   ["POST", `/crawls/${X}/cancel`, undefined, BOTH],
   ["GET", `/crawls/${X}/events`, undefined, BOTH],
+  ["POST", `/projects/${X}/webhooks`, BAD, ["org"]],
+  ["GET", `/projects/${X}/webhooks`, undefined, BOTH],
+  ["GET", `/webhooks/${X}`, undefined, BOTH],
+  ["PATCH", `/webhooks/${X}`, BAD, ["org"]],
+  ["DELETE", `/webhooks/${X}`, undefined, ["org"]],
+  ["POST", `/webhooks/${X}/rotate-secret`, undefined, ["org"]],
+  ["POST", `/webhooks/${X}/test`, undefined, ["org"]],
+  ["GET", `/webhooks/${X}/deliveries`, undefined, BOTH],
+  ["POST", `/webhooks/${X}/deliveries/${X}/redeliver`, undefined, ["org"]],
 ];
 
 const REFUSAL: Record<Who, string> = { org: "auth.org_key_required", ci: "auth.ci_token_required" };
@@ -74,7 +83,7 @@ describe("what each credential may do", () => {
     const documented = Object.entries(doc.json.paths as Record<string, Record<string, unknown>>)
       .flatMap(([path, item]) => Object.keys(item).map((method) => `${method.toUpperCase()} ${path}`))
       .filter((op) => !op.startsWith("POST /api/v1/orgs"));
-    const tabled = TABLE.map(([method, path]) => `${method} /api/v1${path.split("?")[0].replace(X, "{id}")}`.replace(/\/runs\/\{id\}/, "/runs/{runId}"));
+    const tabled = TABLE.map(([method, path]) => `${method} /api/v1${path.split("?")[0].replace(X, "{id}").replace(X, "{deliveryId}")}`.replace(/\/runs\/\{id\}/, "/runs/{runId}"));
     expect(new Set(tabled)).toEqual(new Set(documented));
     // The document says who may call each operation, from the same declaration the check uses.
     expect(doc.json.paths["/api/v1/projects/{id}/tokens"].post["x-credentials"]).toEqual(["org"]);

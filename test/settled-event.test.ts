@@ -22,7 +22,7 @@ async function runWaitingForCrawl(t: { orgId: string; projectId: string }, crawl
   const run: RunRow = {
     id: uuidv7(), orgId: t.orgId, projectId: t.projectId, runType: "manual", status: "queued", browserProfile: "chromium",
     baseUrl: fixtureOrigin(), options: { crawl: true }, caseIds: [], passed: 0, failed: 0, skipped: 0, errorMessage: null,
-    createdAt: at, startedAt: null, finishedAt: null,
+    createdAt: at, startedAt: null, finishedAt: null, linkOrigin: null,
   };
   await insertRun(db(), run);
   const crawl: CrawlRow = {

@@ -4,12 +4,12 @@ import type { PageQuery } from "../schemas/common";
 import { RUN_TRANSITIONS, type RunOutcome, type RunStatus, type SettleRunTransition } from "../schemas/runs";
 import type { Db } from "./client";
 import { inScope, offsetOf } from "./scope";
-import { caseResults, runs } from "./schema";
+import { caseResults, runNotifications, runs } from "./schema";
 
 export type RunRow = typeof runs.$inferSelect;
 export type CaseResultRow = typeof caseResults.$inferSelect;
 
-export async function insertRun(db: Db, row: RunRow) {
+export async function insertRun(db: Db, row: typeof runs.$inferInsert) {
   await db.insert(runs).values(row);
 }
 
@@ -86,15 +86,27 @@ export async function upsertCaseResult(db: Db, row: CaseResultRow) {
     });
 }
 
-/** A run in scope and its case results in one round trip (the hot path of a CI poll). */
+/** A run in scope with its case results and reports, in one round trip (the hot path of a CI poll). */
 export async function findRunWithResults(db: Db, scope: Scope, id: string) {
-  const [found, results] = await db.batch([
+  const [found, results, notifications] = await db.batch([
     db.select().from(runs).where(and(inScope(runs, scope), eq(runs.id, id))).limit(1),
-    db.select().from(caseResults).where(eq(caseResults.runId, id)).orderBy(asc(caseResults.position)),
+    caseResultsQuery(db, id),
+    notificationsQuery(db, id),
   ]);
-  return found[0] ? { run: found[0], results } : undefined;
+  return found[0] ? { run: found[0], results, notifications } : undefined;
 }
 
-export async function listCaseResults(db: Db, runId: string) {
-  return db.select().from(caseResults).where(eq(caseResults.runId, runId)).orderBy(asc(caseResults.position));
+/** A run's case results and reports, for a run already read. */
+export async function loadRunOutcome(db: Db, runId: string) {
+  const [results, notifications] = await db.batch([caseResultsQuery(db, runId), notificationsQuery(db, runId)]);
+  return { results, notifications };
 }
+export type RunOutcomeRows = Awaited<ReturnType<typeof loadRunOutcome>>;
+
+export async function listCaseResults(db: Db, runId: string) {
+  return caseResultsQuery(db, runId);
+}
+
+const caseResultsQuery = (db: Db, runId: string) => db.select().from(caseResults).where(eq(caseResults.runId, runId)).orderBy(asc(caseResults.position));
+const notificationsQuery = (db: Db, runId: string) =>
+  db.select().from(runNotifications).where(eq(runNotifications.runId, runId)).orderBy(asc(runNotifications.target), asc(runNotifications.kind));

@@ -5,6 +5,7 @@ import type { PLANS } from "../schemas/plans";
 import type { RUN_STATUSES, CASE_RESULT_STATUSES, RunOptions } from "../schemas/runs";
 import type { DIFF_STATUSES, VisualOutcome } from "../schemas/visual";
 import type { ProjectScanSettings } from "../schemas/projects";
+import type { NotificationKind, NotificationTarget, WebhookEventType } from "../schemas/reporting";
 import type { CrawlPageDetails, CrawlRole, CrawlSettings, CrawlStatus, ScanMode } from "../schemas/crawls";
 
 const timestamps = {
@@ -101,6 +102,8 @@ export const runs = sqliteTable(
     createdAt: text("created_at").notNull(),
     startedAt: text("started_at"),
     finishedAt: text("finished_at"),
+    /** The origin the run was triggered on: its links in PR comments and webhooks when PUBLIC_BASE_URL is empty. */
+    linkOrigin: text("link_origin"),
   },
   (t) => [index("runs_project_idx").on(t.projectId, t.status, t.id)],
 );
@@ -286,4 +289,94 @@ export const crawlEvents = sqliteTable(
     createdAt: text("created_at").notNull(),
   },
   (t) => [primaryKey({ columns: [t.crawlId, t.seq] })],
+);
+
+/** A run's events in order (`seq` is the Server-Sent Event id): status changes, cases, failed steps. */
+export const runEvents = sqliteTable(
+  "run_events",
+  {
+    runId: text("run_id").notNull().references(() => runs.id, { onDelete: "cascade" }),
+    seq: integer("seq").notNull(),
+    type: text("type").notNull(),
+    data: text("data", { mode: "json" }).$type<Record<string, unknown>>().notNull(),
+    createdAt: text("created_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.runId, t.seq] })],
+);
+
+/** What became of each outbound report about a run (a GitHub comment, a commit status): the latest attempt. */
+export const runNotifications = sqliteTable(
+  "run_notifications",
+  {
+    runId: text("run_id").notNull().references(() => runs.id, { onDelete: "cascade" }),
+    target: text("target").$type<NotificationTarget>().notNull(),
+    kind: text("kind").$type<NotificationKind>().notNull(),
+    ok: integer("ok", { mode: "boolean" }).notNull(),
+    /** The HTTP status the target answered; null when it could not be reached. */
+    status: integer("status"),
+    message: text("message").notNull(),
+    attempts: integer("attempts").notNull(),
+    updatedAt: text("updated_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.runId, t.target, t.kind] })],
+);
+
+/**
+ * Webhook endpoints of a project. The signing secret is sealed (AES-GCM under CREDENTIAL_KEYS);
+ * after a rotation the previous one signs too until `previous_secret_expires_at`.
+ */
+export const webhooks = sqliteTable(
+  "webhooks",
+  {
+    id: text("id").primaryKey(),
+    orgId: text("org_id").notNull().references(() => orgs.id, { onDelete: "cascade" }),
+    projectId: text("project_id").notNull().references(() => projects.id, { onDelete: "cascade" }),
+    url: text("url").notNull(),
+    description: text("description"),
+    events: text("events", { mode: "json" }).$type<(WebhookEventType | "*")[]>().notNull(),
+    secretKeyId: text("secret_key_id").notNull(),
+    secretCiphertext: text("secret_ciphertext").notNull(),
+    previousSecretKeyId: text("previous_secret_key_id"),
+    previousSecretCiphertext: text("previous_secret_ciphertext"),
+    previousSecretExpiresAt: text("previous_secret_expires_at"),
+    enabled: integer("enabled", { mode: "boolean" }).notNull(),
+    disabledReason: text("disabled_reason"),
+    /** When the first of the current run of failed attempts happened; null after a success. */
+    failingSince: text("failing_since"),
+    /** Messages in a row whose every attempt failed. */
+    failedMessages: integer("failed_messages").notNull().default(0),
+    ...timestamps,
+  },
+  (t) => [index("webhooks_project_idx").on(t.projectId, t.id)],
+);
+
+/** One event for one endpoint: its id is the `webhook-id` of every attempt; the body is kept 7 days. */
+export const webhookMessages = sqliteTable(
+  "webhook_messages",
+  {
+    id: text("id").primaryKey(),
+    webhookId: text("webhook_id").notNull().references(() => webhooks.id, { onDelete: "cascade" }),
+    eventType: text("event_type").$type<WebhookEventType>().notNull(),
+    body: text("body"),
+    createdAt: text("created_at").notNull(),
+  },
+  (t) => [index("webhook_messages_webhook_idx").on(t.webhookId, t.createdAt)],
+);
+
+/** Every attempt to deliver a message, newest last. */
+export const webhookDeliveries = sqliteTable(
+  "webhook_deliveries",
+  {
+    id: text("id").primaryKey(),
+    webhookId: text("webhook_id").notNull().references(() => webhooks.id, { onDelete: "cascade" }),
+    messageId: text("message_id").notNull().references(() => webhookMessages.id, { onDelete: "cascade" }),
+    attempt: integer("attempt").notNull(),
+    statusCode: integer("status_code"),
+    error: text("error"),
+    durationMs: integer("duration_ms").notNull(),
+    /** The receiver's answer, truncated to 1 KiB. */
+    responseBody: text("response_body"),
+    createdAt: text("created_at").notNull(),
+  },
+  (t) => [index("webhook_deliveries_webhook_idx").on(t.webhookId, t.id)],
 );

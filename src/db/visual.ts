@@ -1,5 +1,5 @@
 // Baselines (a versioned pointer per screenshot identity) and visual diffs.
-import { and, count, desc, eq, inArray } from "drizzle-orm";
+import { and, asc, count, desc, eq, inArray } from "drizzle-orm";
 import type { Scope } from "../auth/tenancy";
 import type { PageQuery } from "../schemas/common";
 import { DIFF_TRANSITIONS, type DiffStatus, type DiffTransition } from "../schemas/visual";
@@ -80,4 +80,9 @@ export async function decideVisualDiff(db: Db, id: string, transition: DiffTrans
     .where(and(eq(visualDiffs.id, id), inArray(visualDiffs.status, [...from])))
     .returning();
   return row;
+}
+
+/** Every diff of a run, oldest first (for reports). */
+export async function visualDiffsOfRun(db: Db, runId: string) {
+  return db.select().from(visualDiffs).where(eq(visualDiffs.runId, runId)).orderBy(asc(visualDiffs.id)).limit(200);
 }

@@ -5,6 +5,7 @@
 // through the Tracker port (services/tracker.ts), which trackerClient() implements.
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env";
+import type { Sealed } from "../auth/secrets";
 import type { SettledStatus as Settled, TrackedEvent, Tracker, WorkKind } from "../services/tracker";
 import { failRun } from "../services/run-lifecycle";
 import { failCrawl } from "../services/crawl-lifecycle";
@@ -82,6 +83,18 @@ export class RunTracker extends DurableObject<Env> {
         this.subscribers.delete(subscriber);
       }
     }
+  }
+
+  async holdSecret(sealed: Sealed): Promise<void> {
+    await this.ctx.storage.put("heldSecret", sealed);
+  }
+
+  async heldSecret(): Promise<Sealed | null> {
+    return (await this.ctx.storage.get<Sealed>("heldSecret")) ?? null;
+  }
+
+  async dropSecret(): Promise<void> {
+    await this.ctx.storage.delete("heldSecret");
   }
 
   /** The watchdog: nothing was heard from the work in time, so it is ended through the same lifecycle as any other settle. */

@@ -10,11 +10,16 @@ export const JobMessage = z.discriminatedUnion("kind", [
 ]);
 export type JobMessage = z.infer<typeof JobMessage>;
 
+/** A secret sealed with CREDENTIAL_KEYS (auth/secrets.ts): unreadable to whoever reads the queue. */
+const SealedSchema = z.strictObject({ keyId: z.string().min(1).max(100), ciphertext: z.string().min(1).max(4000) });
+
 /**
- * NOTIFY: one outbound call to make about settled work (GitHub, webhooks). Reporting back fills
- * this union; until then nothing is sent to the queue and its consumer refuses what it gets.
+ * NOTIFY: one outbound call. `github` reports the run as D1 holds it when the message is handled
+ * (a commit status, or the PR comment), with the request-scoped token sealed inside; `webhook`
+ * attempts one delivery of a stored webhook message.
  */
 export const NotifyMessage = z.discriminatedUnion("kind", [
-  z.strictObject({ kind: z.literal("settled"), work: z.enum(["run", "crawl"]), id: IdSchema }),
+  z.strictObject({ kind: z.literal("github"), report: z.enum(["status", "comment"]), runId: IdSchema, token: SealedSchema }),
+  z.strictObject({ kind: z.literal("webhook"), messageId: z.string().min(1).max(100), attempt: z.number().int().min(1).max(100) }),
 ]);
 export type NotifyMessage = z.infer<typeof NotifyMessage>;

@@ -1,6 +1,7 @@
 import * as z from "zod";
 import { BranchSchema, HttpUrlSchema, IdSchema, PageQuery } from "./common";
 import { VisualOutcomeSchema } from "./visual";
+import { NotificationSchema } from "./reporting";
 
 export const RUN_STATUSES = ["queued", "running", "passed", "failed", "cancelled", "error"] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
@@ -120,6 +121,9 @@ export const RunSchema = TriggerResponse.extend({
   options: z.record(z.string(), z.unknown()).describe("The trigger's recorded settings."),
 }).meta({ id: "RunSummary" });
 
-export const RunDetailSchema = RunSchema.extend({ results: z.array(CaseResultSchema) }).meta({ id: "Run" });
+export const RunDetailSchema = RunSchema.extend({
+  results: z.array(CaseResultSchema),
+  notifications: z.array(NotificationSchema).describe("What became of the run's reports to GitHub (comment, commit status): the latest attempt of each."),
+}).meta({ id: "Run" });
 
 export const RunListQuery = PageQuery.extend({ status: z.enum(RUN_STATUSES).optional() });

@@ -10,6 +10,8 @@ import type { Clock } from "./clock";
 import type { OnSettled } from "./settled";
 import type { TokenRevoker } from "./tokens";
 import type { Tracker } from "./tracker";
+import type { Outbound } from "./outbound";
+import type { WebhookPolicy } from "./webhooks";
 
 export type ServiceDeps = {
   db: Db;
@@ -26,6 +28,14 @@ export type ServiceDeps = {
   limiter: TokenRevoker;
   /** Announces settled work to every listener (services/settled.ts). */
   onSettled: OnSettled;
+  /** Calls to the third parties we report to (GitHub, webhook receivers); tests stand them in locally. */
+  outbound: Outbound;
+  /** GitHub's REST API (GITHUB_API_URL), set by the operator. */
+  githubApiUrl: string;
+  /** What links in reports are signed with, and the origin they use (else the run's own). */
+  links: { secret: string; publicBaseUrl: string };
+  /** Webhook delivery: the retry schedule, time-out and when a failing endpoint is disabled; tests shorten them. */
+  webhookPolicy: WebhookPolicy;
   /** The run watchdog and the heartbeat that holds it off; tests shorten them. */
   timing?: { watchdogMs: number; heartbeatMs: number };
 };

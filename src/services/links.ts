@@ -22,3 +22,9 @@ export async function verifyArtifact(secret: string, key: string, exp: string | 
   if (!exp || !/^\d{1,12}$/.test(exp) || Number(exp) * 1000 < nowMs) return false;
   return verify(secret, `artifact:${key}:${exp}`, sig);
 }
+
+/** The signer for links made away from a request (reports, webhooks): PUBLIC_BASE_URL, else the origin the run was triggered on. */
+export function signerForRun(links: { secret: string; publicBaseUrl: string }, run: { linkOrigin: string | null }): LinkSigner {
+  const origin = links.publicBaseUrl ? links.publicBaseUrl.replace(/\/$/, "") : (run.linkOrigin ?? "http://localhost");
+  return { secret: links.secret, origin };
+}

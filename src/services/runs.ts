@@ -3,7 +3,7 @@ import type { Db } from "../db/client";
 import { findProject } from "../db/projects";
 import { existingSuiteIds, findSuite } from "../db/suites";
 import { selectCaseIds } from "../db/cases";
-import { findRun, findRunById, findRunWithResults, insertRun, updateQueuedRunCases, listCaseResults, listRuns, type CaseResultRow, type RunRow } from "../db/runs";
+import { findRun, findRunById, findRunWithResults, insertRun, updateQueuedRunCases, loadRunOutcome, listRuns, type CaseResultRow, type RunOutcomeRows, type RunRow } from "../db/runs";
 import type { Scope } from "../auth/tenancy";
 import { judgeUrl } from "../browser/url-policy";
 import { ApiError, notFound } from "../errors";
@@ -17,9 +17,10 @@ import type { IdempotentRequest } from "./idempotency";
 import type { ServiceDeps } from "./deps";
 import type { SettledListener } from "./settled";
 import { settleRunBy } from "./run-lifecycle";
+import { checkGitHubFields, prepareGitHubReports } from "./reporting";
 
 /** Starting a run may start the crawl before it, so it takes what a crawl needs too. */
-export type RunDeps = Pick<ServiceDeps, "db" | "jobs" | "tracker" | "policy" | "keys" | "now" | "onSettled">;
+export type RunDeps = Pick<ServiceDeps, "db" | "jobs" | "notify" | "tracker" | "policy" | "keys" | "now" | "onSettled">;
 
 /** A queued run that no consumer picks up within this time is settled as `error`. */
 export const QUEUE_WATCHDOG_MS = 30 * 60 * 1000;
@@ -31,9 +32,10 @@ export type StartRunInput = Omit<TriggerBody, "wait" | "browserProfile"> & { bro
 export async function startRun(
   deps: RunDeps,
   scope: Scope,
-  target: { projectId: string; suiteId?: string },
+  target: { projectId: string; suiteId?: string; linkOrigin: string },
   input: StartRunInput,
 ): Promise<RunRow> {
+  checkGitHubFields(input);
   if (input.browserProfile !== "chromium") {
     throw new ApiError("run.browser_unsupported",
       `browserProfile "${input.browserProfile}" is not available: runs use Cloudflare Browser Rendering, which provides Chromium only`,
@@ -91,11 +93,13 @@ export async function startRun(
     createdAt: deps.now().toISOString(),
     startedAt: null,
     finishedAt: null,
+    linkOrigin: target.linkOrigin,
   };
   await insertRun(deps.db, row);
   if (crawlBody) {
     // The run goes to the queue when its crawl settles (continueRunAfterCrawl, a settled listener).
     await deps.tracker.arm("run", row.id, QUEUE_WATCHDOG_MS);
+    await prepareGitHubReports(deps, row, input.githubToken);
     try {
       await startCrawl(deps, scope, project.id, crawlBody, row.id);
     } catch (error) {
@@ -106,6 +110,7 @@ export async function startRun(
   }
   try {
     await deps.tracker.arm("run", row.id, QUEUE_WATCHDOG_MS);
+    await prepareGitHubReports(deps, row, input.githubToken);
     await deps.jobs.send({ kind: "run", id: row.id });
   } catch (error) {
     // The record stays, settled as error, so nothing is lost or left queued forever.
@@ -167,10 +172,10 @@ export async function startRunOnce(deps: { db: Db }, scope: Scope, once: Idempot
   return run;
 }
 
-export async function startSuiteRun(deps: RunDeps, scope: Scope, suiteId: string, input: StartRunInput) {
-  const found = await findSuite(deps.db, scope, suiteId);
+export async function startSuiteRun(deps: RunDeps, scope: Scope, target: { suiteId: string; linkOrigin: string }, input: StartRunInput) {
+  const found = await findSuite(deps.db, scope, target.suiteId);
   if (!found) throw notFound("Suite");
-  return startRun(deps, scope, { projectId: found.suite.projectId, suiteId }, input);
+  return startRun(deps, scope, { projectId: found.suite.projectId, ...target }, input);
 }
 
 /** Holds until the run settles or `timeoutMs` passes, woken by the run's Durable Object. */
@@ -244,16 +249,20 @@ export async function caseResultViews(results: CaseResultRow[], signer: LinkSign
   );
 }
 
-export async function runDetailView(deps: { db: Db }, run: RunRow, signer: LinkSigner, nowMs: number, results?: CaseResultRow[]) {
-  const rows = results ?? (await listCaseResults(deps.db, run.id));
-  return { ...runSummaryView(run, await runPageUrl(signer, run.id)), results: await caseResultViews(rows, signer, nowMs) };
+export async function runDetailView(deps: { db: Db }, run: RunRow, signer: LinkSigner, nowMs: number, loaded?: RunOutcomeRows) {
+  const { results, notifications } = loaded ?? (await loadRunOutcome(deps.db, run.id));
+  return {
+    ...runSummaryView(run, await runPageUrl(signer, run.id)),
+    results: await caseResultViews(results, signer, nowMs),
+    notifications: notifications.map(({ target, kind, ok, status, message, attempts }) => ({ target, kind, ok, status, message, attempts })),
+  };
 }
 
 /** GET of a run with its results: one D1 round trip, and the primary only if a replica has not seen it yet. */
 export async function getRunDetail(deps: { db: Db; primaryDb?: () => Db }, scope: Scope, id: string, signer: LinkSigner, nowMs: number) {
   const found = (await findRunWithResults(deps.db, scope, id)) ?? (deps.primaryDb ? await findRunWithResults(deps.primaryDb(), scope, id) : undefined);
   if (!found) throw notFound("Run");
-  return runDetailView(deps, found.run, signer, nowMs, found.results);
+  return runDetailView(deps, found.run, signer, nowMs, found);
 }
 
 export type RunDetailView = Awaited<ReturnType<typeof runDetailView>>;

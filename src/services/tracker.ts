@@ -2,6 +2,7 @@
 // implements it). Services see only this: they never import durable/.
 import type { SettledRunStatus } from "../schemas/runs";
 import type { SettledCrawlStatus } from "../schemas/crawls";
+import type { Sealed } from "../auth/secrets";
 
 export type WorkKind = "run" | "crawl";
 export type SettledStatus = SettledRunStatus | SettledCrawlStatus;
@@ -17,6 +18,11 @@ export type Tracker = {
   /** Resolves with the settled status, or null when `timeoutMs` passes first. */
   waitForSettle(id: string, timeoutMs: number): Promise<SettledStatus | null>;
   publish(id: string, event: TrackedEvent): Promise<void>;
+  /** Keeps a sealed request-scoped secret (a GitHub token) for the work's settled reports, nowhere else. */
+  holdSecret(id: string, sealed: Sealed): Promise<void>;
+  heldSecret(id: string): Promise<Sealed | null>;
+  /** Forgets the held secret once the reports that needed it are queued. */
+  dropSecret(id: string): Promise<void>;
   /** The events published from now on, one JSON line each, until the work settles. */
   subscribe(id: string): Promise<ReadableStream<Uint8Array>>;
 };

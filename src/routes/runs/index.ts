@@ -41,14 +41,14 @@ export const runsRouter = createRouter()
     const { wait, ...input } = c.req.valid("json");
     const deps = depsOf(c);
     const scope = scopeFor(c);
-    const run = await startRunOnce(deps, scope, c.get("idempotency"), () => startRun(deps, scope, { projectId: caller.projectId }, input as StartRunInput));
+    const run = await startRunOnce(deps, scope, c.get("idempotency"), () => startRun(deps, scope, { projectId: caller.projectId, linkOrigin: linkSigner(c).origin }, input as StartRunInput));
     return answerStartedRun(c, run, wait) as never;
   })
   .openapi(routes.suiteRunRoute, async (c) => {
     const { wait, ...input } = c.req.valid("json");
     const deps = depsOf(c);
     const scope = scopeFor(c);
-    const run = await startRunOnce(deps, scope, c.get("idempotency"), () => startSuiteRun(deps, scope, c.req.valid("param").id, input));
+    const run = await startRunOnce(deps, scope, c.get("idempotency"), () => startSuiteRun(deps, scope, { suiteId: c.req.valid("param").id, linkOrigin: linkSigner(c).origin }, input));
     return answerStartedRun(c, run, wait) as never;
   })
   .openapi(routes.getRunRoute, async (c) => c.json(await runOf(c, c.req.valid("param").runId), 200))

@@ -1,0 +1,112 @@
+// Reporting a run back to GitHub. The token is request-scoped: at the trigger it is sealed with
+// CREDENTIAL_KEYS and held by the run's tracker (never D1, R2 or a log); when the run settles the
+// listener below puts it, still sealed, into the NOTIFY messages that make the calls, then drops
+// it. Each message reports the run as D1 holds it when handled, so a late or repeated message
+// never reports an outdated state for long, and the run's own status never depends on GitHub.
+import { seal, unseal, type Sealed } from "../auth/secrets";
+import { recordNotification } from "../db/notifications";
+import { findRunById, listCaseResults, type RunRow } from "../db/runs";
+import { visualDiffsOfRun } from "../db/visual";
+import { validationError } from "../errors";
+import type { NotificationKind } from "../schemas/reporting";
+import { isSettled, type TriggerBody } from "../schemas/runs";
+import type { ServiceDeps } from "./deps";
+import { commentBodyOf, commitStatusOf, githubTargetOf, postCommitStatus, upsertStickyComment, type GitHubClient, type GitHubOutcome } from "./github";
+import { runPageUrl, signerForRun } from "./links";
+import type { SettledListener } from "./settled";
+
+export type ReportingDeps = Pick<ServiceDeps, "db" | "notify" | "tracker" | "keys" | "now" | "outbound" | "githubApiUrl" | "links">;
+
+/** Attempts of one GitHub call (the NOTIFY queue's max_retries + 1). */
+export const GITHUB_MAX_ATTEMPTS = 6;
+
+const tokenAad = (runId: string) => `github-token:${runId}`;
+
+/** The trigger's GitHub fields, checked together: what a comment or a status needs, named when missing. */
+export function checkGitHubFields(input: Pick<TriggerBody, "githubRepo" | "githubPrNumber" | "githubCommitSha" | "githubToken">) {
+  const wants = input.githubPrNumber !== undefined || input.githubCommitSha !== undefined;
+  const issues: { path: string; message: string }[] = [];
+  if ((wants || input.githubToken !== undefined) && !input.githubRepo) issues.push({ path: "githubRepo", message: "required with githubPrNumber, githubCommitSha or githubToken" });
+  if (wants && !input.githubToken) issues.push({ path: "githubToken", message: "required to comment on the pull request or set the commit status" });
+  if (input.githubToken && !wants) issues.push({ path: "githubPrNumber", message: "githubToken needs githubPrNumber or githubCommitSha: nothing to report to" });
+  if (issues.length) throw validationError("Invalid GitHub fields", { issues });
+}
+
+/** At the trigger: seals the token for the settled reports and queues the pending commit status. */
+export async function prepareGitHubReports(deps: Pick<ServiceDeps, "notify" | "tracker" | "keys">, run: RunRow, token: string | undefined) {
+  const target = githubTargetOf(run);
+  if (!target || !token) return;
+  const sealed = await seal(await deps.keys(), token, tokenAad(run.id));
+  await deps.tracker.holdSecret(run.id, sealed);
+  if (target.commitSha) await deps.notify.send({ kind: "github", report: "status", runId: run.id, token: sealed });
+}
+
+/** The settled listener: queues the final status and the PR comment with the held token, then forgets it. */
+export function reportToGitHub(deps: ReportingDeps): SettledListener {
+  return {
+    name: "report to GitHub",
+    async handle(work) {
+      if (work.kind !== "run") return;
+      const target = githubTargetOf(work.run);
+      if (!target) return;
+      const token = await deps.tracker.heldSecret(work.run.id);
+      if (!token) return; // reported already (a repeated announcement), or triggered without a token
+      const reports: NotificationKind[] = [...(target.commitSha ? (["status"] as const) : []), ...(target.prNumber ? (["comment"] as const) : [])];
+      await deps.notify.sendBatch(reports.map((report) => ({ body: { kind: "github" as const, report, runId: work.run.id, token } })));
+      await deps.tracker.dropSecret(work.run.id);
+    },
+  };
+}
+
+/** Backoff when GitHub names no time: 10 s, 20 s, 40 s … capped at 10 minutes. */
+const backoffSeconds = (attempt: number) => Math.min(600, 5 * 2 ** attempt);
+
+/**
+ * Makes one GitHub call for a NOTIFY message and records the outcome on the run. Answers the delay
+ * after which the queue should retry, or null when the message is finished with.
+ */
+export async function deliverGitHubReport(
+  deps: Pick<ServiceDeps, "db" | "keys" | "now" | "outbound" | "githubApiUrl" | "links">,
+  message: { report: NotificationKind; runId: string; token: Sealed },
+  attempt: number,
+): Promise<{ retryAfterSeconds: number } | null> {
+  const run = await findRunById(deps.db, message.runId);
+  const target = run && githubTargetOf(run);
+  if (!run || !target) return null;
+  const record = (outcome: { ok: boolean; status: number | null; message: string }) =>
+    recordNotification(deps.db, { runId: run.id, target: "github", kind: message.report, ...outcome, attempts: attempt, updatedAt: deps.now().toISOString() });
+
+  let token: string;
+  try {
+    token = await unseal(await deps.keys(), message.token, tokenAad(run.id));
+  } catch {
+    await record({ ok: false, status: null, message: "The GitHub token could not be unsealed (CREDENTIAL_KEYS changed?)" });
+    return null;
+  }
+  const client: GitHubClient = { outbound: deps.outbound, apiUrl: deps.githubApiUrl, token };
+  const runUrl = await runPageUrl(signerForRun(deps.links, run), run.id);
+  let outcome: GitHubOutcome;
+  if (message.report === "status") {
+    if (!target.commitSha) return null;
+    const commit = { ...target, commitSha: target.commitSha };
+    outcome = await postCommitStatus(client, commit, commitStatusOf(run, runUrl), deps.now().getTime());
+    // A pending status that raced the run's settling is followed at once by the final one.
+    const now = outcome.kind === "done" && !isSettled(run.status) ? await findRunById(deps.db, run.id) : undefined;
+    if (now && isSettled(now.status)) outcome = await postCommitStatus(client, commit, commitStatusOf(now, runUrl), deps.now().getTime());
+  } else {
+    if (!target.prNumber) return null;
+    const [results, diffs] = await Promise.all([listCaseResults(deps.db, run.id), visualDiffsOfRun(deps.db, run.id)]);
+    outcome = await upsertStickyComment(client, { ...target, prNumber: target.prNumber }, run.projectId, commentBodyOf(run, results, diffs, runUrl), deps.now().getTime());
+  }
+
+  if (outcome.kind === "retry" && attempt < GITHUB_MAX_ATTEMPTS) {
+    await record({ ok: false, status: outcome.status, message: `${outcome.message}; retrying` });
+    return { retryAfterSeconds: Math.min(12 * 3600, outcome.retryAfterSeconds ?? backoffSeconds(attempt)) };
+  }
+  if (outcome.kind === "done") await record({ ok: true, status: outcome.status, message: describeDone(message.report, outcome.status) });
+  else await record({ ok: false, status: outcome.status, message: outcome.message });
+  return null;
+}
+
+const describeDone = (report: NotificationKind, status: number) =>
+  report === "status" ? `Commit status set (GitHub answered ${status})` : status === 201 ? "Comment posted" : "Comment updated";

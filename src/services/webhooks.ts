@@ -1,0 +1,337 @@
+// Webhooks, after the Standard Webhooks specification: endpoints a project registers, one stored
+// message per event and endpoint (its id is the `webhook-id` of every attempt), each attempt made
+// by the NOTIFY consumer and recorded, retried on Svix's schedule, and an endpoint that keeps
+// failing disabled. Signing secrets are sealed with CREDENTIAL_KEYS and shown once.
+import { seal, unseal, type KeyRing } from "../auth/secrets";
+import type { Scope } from "../auth/tenancy";
+import { newWebhookSecret, webhookHeaders } from "../auth/webhook-signature";
+import { judgeUrl } from "../browser/url-policy";
+import { findProject } from "../db/projects";
+import { visualDiffsOfRun } from "../db/visual";
+import {
+  deleteWebhook,
+  enabledWebhooksOf,
+  findDelivery,
+  findWebhook,
+  findWebhookMessage,
+  forgetWebhookBodies,
+  insertDelivery,
+  insertWebhook,
+  insertWebhookMessages,
+  lastAttemptOf,
+  listDeliveries,
+  listWebhooks,
+  markWebhookFailing,
+  updateWebhook,
+  type WebhookMessageRow,
+  type WebhookRow,
+} from "../db/webhooks";
+import { ApiError, notFound } from "../errors";
+import { uuidv7 } from "../ids";
+import type { PageQuery } from "../schemas/common";
+import type { CreateWebhookBody, UpdateWebhookBody, WebhookEventType } from "../schemas/reporting";
+import { crawlSummaryView } from "./crawls";
+import type { ServiceDeps } from "./deps";
+import { signerForRun } from "./links";
+import { callOutbound } from "./outbound";
+import { runDetailView } from "./runs";
+import type { SettledListener } from "./settled";
+import { visualDiffView } from "./visual";
+
+export type WebhookPolicy = {
+  /** Delays between attempts, in seconds: attempt n+1 comes retryDelaysSeconds[n-1] after attempt n. */
+  retryDelaysSeconds: readonly number[];
+  /** A 2xx within this time is success. */
+  timeoutMs: number;
+  /** An endpoint whose attempts have all failed for this long is disabled. */
+  disableAfterMs: number;
+  /** …or after this many messages in a row failed every attempt. */
+  disableAfterFailedMessages: number;
+  /** After a rotation the old secret signs too, for this long. */
+  secretOverlapMs: number;
+  /** Message bodies (what was sent) are kept this long for the delivery log and redelivery. */
+  bodyRetentionMs: number;
+};
+
+const DAY_MS = 24 * 3600 * 1000;
+
+/** Svix's schedule: at once, then 5 s, 5 min, 30 min, 2 h, 5 h, 10 h and 10 h after the previous attempt. */
+export const DEFAULT_WEBHOOK_POLICY: WebhookPolicy = {
+  retryDelaysSeconds: [5, 300, 1800, 7200, 18000, 36000, 36000],
+  timeoutMs: 15_000,
+  disableAfterMs: 5 * DAY_MS,
+  disableAfterFailedMessages: 50,
+  secretOverlapMs: DAY_MS,
+  bodyRetentionMs: 7 * DAY_MS,
+};
+
+/** What a receiver's answer is kept of. */
+const MAX_RESPONSE_BYTES = 1024;
+
+type WebhookDeps = Pick<ServiceDeps, "db" | "keys" | "now" | "policy">;
+type QueueingDeps = Pick<ServiceDeps, "db" | "notify" | "now" | "webhookPolicy">;
+
+const secretAad = (webhookId: string) => `webhook-secret:${webhookId}`;
+
+export function webhookView(row: WebhookRow) {
+  const { id, projectId, url, description, events, enabled, disabledReason, createdAt, updatedAt } = row;
+  return { id, projectId, url, description, events, enabled, disabledReason, createdAt, updatedAt };
+}
+
+function checkTarget(deps: Pick<ServiceDeps, "policy">, url: string) {
+  const verdict = judgeUrl(deps.policy, url);
+  if (!verdict.allowed) throw new ApiError("webhook.target_not_allowed", `Webhook url refused: ${verdict.reason}`, { url });
+}
+
+async function keysFor(deps: Pick<ServiceDeps, "keys">): Promise<KeyRing> {
+  try {
+    return await deps.keys();
+  } catch {
+    throw new ApiError("webhook.secrets_unavailable", "This deployment cannot store webhook secrets (CREDENTIAL_KEYS unset)");
+  }
+}
+
+// Managing endpoints.
+
+export async function createWebhook(deps: WebhookDeps, scope: Scope, projectId: string, body: CreateWebhookBody) {
+  const project = await findProject(deps.db, scope, projectId);
+  if (!project) throw notFound("Project");
+  checkTarget(deps, body.url);
+  const id = uuidv7();
+  const secret = newWebhookSecret();
+  const sealed = await seal(await keysFor(deps), secret, secretAad(id));
+  const at = deps.now().toISOString();
+  const row: WebhookRow = {
+    id, orgId: project.orgId, projectId: project.id, url: body.url, description: body.description ?? null, events: body.events,
+    secretKeyId: sealed.keyId, secretCiphertext: sealed.ciphertext, previousSecretKeyId: null, previousSecretCiphertext: null,
+    previousSecretExpiresAt: null, enabled: true, disabledReason: null, failingSince: null, failedMessages: 0, createdAt: at, updatedAt: at,
+  };
+  await insertWebhook(deps.db, row);
+  return { ...webhookView(row), secret };
+}
+
+export async function listWebhooksPage(deps: Pick<ServiceDeps, "db">, scope: Scope, projectId: string, query: PageQuery) {
+  if (!(await findProject(deps.db, scope, projectId))) throw notFound("Project");
+  const { items, totalCount } = await listWebhooks(deps.db, scope, projectId, query);
+  return { items: items.map(webhookView), totalCount, page: query.page, pageSize: query.pageSize };
+}
+
+async function webhookInScope(deps: Pick<ServiceDeps, "db">, scope: Scope, id: string) {
+  const row = await findWebhook(deps.db, scope, id);
+  if (!row) throw notFound("Webhook");
+  return row;
+}
+
+export const getWebhook = async (deps: Pick<ServiceDeps, "db">, scope: Scope, id: string) => webhookView(await webhookInScope(deps, scope, id));
+
+export async function changeWebhook(deps: WebhookDeps, scope: Scope, id: string, body: UpdateWebhookBody) {
+  await webhookInScope(deps, scope, id);
+  if (body.url) checkTarget(deps, body.url);
+  const reEnabled = body.enabled === true ? { disabledReason: null, failingSince: null, failedMessages: 0 } : {};
+  const disabled = body.enabled === false ? { disabledReason: "Disabled by a person" } : {};
+  const row = await updateWebhook(deps.db, id, {
+    ...(body.url !== undefined ? { url: body.url } : {}),
+    ...(body.events !== undefined ? { events: body.events } : {}),
+    ...(body.description !== undefined ? { description: body.description } : {}),
+    ...(body.enabled !== undefined ? { enabled: body.enabled } : {}),
+    ...reEnabled,
+    ...disabled,
+    updatedAt: deps.now().toISOString(),
+  });
+  return webhookView(row!);
+}
+
+export async function removeWebhook(deps: Pick<ServiceDeps, "db">, scope: Scope, id: string) {
+  if (!(await deleteWebhook(deps.db, scope, id))) throw notFound("Webhook");
+}
+
+/** A new secret; the old one keeps signing next to it for `secretOverlapMs`, so receivers switch without downtime. */
+export async function rotateWebhookSecret(deps: WebhookDeps & Pick<ServiceDeps, "webhookPolicy">, scope: Scope, id: string) {
+  const current = await webhookInScope(deps, scope, id);
+  const secret = newWebhookSecret();
+  const sealed = await seal(await keysFor(deps), secret, secretAad(id));
+  const now = deps.now();
+  const row = await updateWebhook(deps.db, id, {
+    secretKeyId: sealed.keyId,
+    secretCiphertext: sealed.ciphertext,
+    previousSecretKeyId: current.secretKeyId,
+    previousSecretCiphertext: current.secretCiphertext,
+    previousSecretExpiresAt: new Date(now.getTime() + deps.webhookPolicy.secretOverlapMs).toISOString(),
+    updatedAt: now.toISOString(),
+  });
+  return { ...webhookView(row!), secret };
+}
+
+export async function listDeliveriesPage(deps: Pick<ServiceDeps, "db">, scope: Scope, id: string, query: PageQuery) {
+  await webhookInScope(deps, scope, id);
+  const { items, totalCount } = await listDeliveries(deps.db, id, query);
+  return {
+    items: items.map(({ delivery: d, event, body }) => ({
+      id: d.id, messageId: d.messageId, event, attempt: d.attempt, statusCode: d.statusCode, error: d.error,
+      durationMs: d.durationMs, createdAt: d.createdAt, requestBody: body, responseBody: d.responseBody,
+    })),
+    totalCount,
+    page: query.page,
+    pageSize: query.pageSize,
+  };
+}
+
+/** Sends a delivered message again: the same webhook-id, a new timestamp and signature. */
+export async function redeliver(deps: Pick<ServiceDeps, "db" | "notify">, scope: Scope, webhookId: string, deliveryId: string) {
+  await webhookInScope(deps, scope, webhookId);
+  const delivery = await findDelivery(deps.db, webhookId, deliveryId);
+  if (!delivery) throw notFound("Delivery");
+  const found = await findWebhookMessage(deps.db, delivery.messageId);
+  if (!found?.message.body) throw new ApiError("webhook.message_expired", "This message's body is no longer kept (7 days), so it cannot be sent again", { messageId: delivery.messageId });
+  const attempt = (await lastAttemptOf(deps.db, delivery.messageId)) + 1;
+  await deps.notify.send({ kind: "webhook", messageId: delivery.messageId, attempt });
+  return { messageId: delivery.messageId, event: found.message.eventType, status: "queued" as const };
+}
+
+/** A `webhook.test` event to this endpoint alone, now. */
+export async function sendTestEvent(deps: QueueingDeps, scope: Scope, id: string) {
+  const webhook = await webhookInScope(deps, scope, id);
+  const [message] = await queueMessages(deps, [webhook], "webhook.test", { webhookId: id, message: "A test event sent on request" }, null);
+  return { messageId: message.id, event: message.eventType, status: "queued" as const };
+}
+
+// Events.
+
+const subscribed = (webhook: WebhookRow, type: WebhookEventType) => webhook.events.includes("*") || webhook.events.includes(type);
+
+/**
+ * Stores one message per endpoint and queues its first attempt. With a `subject` (the run, crawl or
+ * diff the event is about) the message id is derived from it, so announcing the same event again
+ * stores and sends nothing new.
+ */
+async function queueMessages(deps: QueueingDeps, endpoints: WebhookRow[], type: WebhookEventType, data: unknown, subject: string | null) {
+  if (endpoints.length === 0) return [];
+  const at = deps.now();
+  const body = JSON.stringify({ type, timestamp: at.toISOString(), data });
+  const rows: WebhookMessageRow[] = await Promise.all(
+    endpoints.map(async (webhook) => ({
+      id: subject ? await derivedMessageId(type, subject, webhook.id) : `msg_${uuidv7().replaceAll("-", "")}`,
+      webhookId: webhook.id,
+      eventType: type,
+      body,
+      createdAt: at.toISOString(),
+    })),
+  );
+  await forgetWebhookBodies(deps.db, endpoints.map((w) => w.id), new Date(at.getTime() - deps.webhookPolicy.bodyRetentionMs).toISOString());
+  const fresh = await insertWebhookMessages(deps.db, rows);
+  if (fresh.length) await deps.notify.sendBatch(fresh.map((m) => ({ body: { kind: "webhook" as const, messageId: m.id, attempt: 1 } })));
+  return fresh;
+}
+
+async function derivedMessageId(type: string, subject: string, webhookId: string) {
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(`${type}:${subject}:${webhookId}`)));
+  return `msg_${[...digest.slice(0, 16)].map((b) => b.toString(16).padStart(2, "0")).join("")}`;
+}
+
+/** Queues an event to every enabled endpoint of the project subscribed to it. */
+export async function queueWebhookEvent(deps: QueueingDeps, projectId: string, type: WebhookEventType, subject: string, data: () => Promise<unknown>) {
+  const endpoints = (await enabledWebhooksOf(deps.db, projectId)).filter((w) => subscribed(w, type));
+  if (endpoints.length === 0) return;
+  await queueMessages(deps, endpoints, type, await data(), subject);
+}
+
+/** The settled listener: run.completed (and run.failed), visual.diff_created per diff, crawl.completed. */
+export function sendWebhookEvents(deps: QueueingDeps & Pick<ServiceDeps, "links">): SettledListener {
+  return {
+    name: "send webhook events",
+    async handle(work) {
+      if (work.kind === "crawl") {
+        const { crawl } = work;
+        await queueWebhookEvent(deps, crawl.projectId, "crawl.completed", crawl.id, async () => crawlSummaryView(crawl));
+        return;
+      }
+      const { run } = work;
+      const signer = signerForRun(deps.links, run);
+      const view = () => runDetailView(deps, run, signer, deps.now().getTime());
+      await queueWebhookEvent(deps, run.projectId, "run.completed", run.id, view);
+      if (run.status === "failed" || run.status === "error") await queueWebhookEvent(deps, run.projectId, "run.failed", run.id, view);
+      for (const diff of await visualDiffsOfRun(deps.db, run.id)) {
+        await queueWebhookEvent(deps, run.projectId, "visual.diff_created", diff.id, () => visualDiffView(diff, signer, deps.now().getTime()));
+      }
+    },
+  };
+}
+
+// Delivery.
+
+/**
+ * Makes one attempt of a stored message and records it. Answers when and with which attempt
+ * number to try again, or null when the message is done (delivered, out of attempts, or the
+ * endpoint is gone or disabled).
+ */
+export async function deliverWebhookMessage(
+  deps: Pick<ServiceDeps, "db" | "keys" | "now" | "policy" | "outbound" | "webhookPolicy">,
+  messageId: string,
+  attempt: number,
+): Promise<{ delaySeconds: number; attempt: number } | null> {
+  const found = await findWebhookMessage(deps.db, messageId);
+  if (!found || !found.message.body || !found.webhook.enabled) return null;
+  const { message, webhook } = found;
+  const policy = deps.webhookPolicy;
+  const now = deps.now();
+
+  const verdict = judgeUrl(deps.policy, webhook.url);
+  const answer = verdict.allowed
+    ? await callOutbound(
+        deps.outbound,
+        {
+          url: webhook.url,
+          method: "POST",
+          headers: {
+            "content-type": "application/json",
+            "user-agent": "aegisrunner-webhooks",
+            ...(await webhookHeaders(await secretsOf(deps, webhook, now), message.id, Math.floor(now.getTime() / 1000), message.body!)),
+          },
+          body: message.body!,
+        },
+        { timeoutMs: policy.timeoutMs, maxResponseBytes: MAX_RESPONSE_BYTES },
+      )
+    : ({ reached: false, error: `refused: ${verdict.reason}`, durationMs: 0 } as const);
+  const ok = answer.reached && answer.status >= 200 && answer.status < 300;
+  await insertDelivery(deps.db, {
+    id: uuidv7(),
+    webhookId: webhook.id,
+    messageId: message.id,
+    attempt,
+    statusCode: answer.reached ? answer.status : null,
+    error: answer.reached ? (ok ? null : `answered ${answer.status}`) : answer.error,
+    durationMs: answer.durationMs,
+    responseBody: answer.reached ? answer.body : null,
+    createdAt: now.toISOString(),
+  });
+
+  if (ok) {
+    if (webhook.failingSince || webhook.failedMessages) await updateWebhook(deps.db, webhook.id, { failingSince: null, failedMessages: 0 });
+    return null;
+  }
+  const scheduled = policy.retryDelaysSeconds.length + 1;
+  const lastAttempt = attempt >= scheduled || !verdict.allowed;
+  const health = await markWebhookFailing(deps.db, webhook.id, now.toISOString(), attempt === scheduled || (!verdict.allowed && attempt <= scheduled));
+  const failingMs = health?.failingSince ? now.getTime() - Date.parse(health.failingSince) : 0;
+  const reason =
+    failingMs >= policy.disableAfterMs
+      ? `Every delivery failed for ${Math.round(failingMs / 3_600_000)} hours`
+      : (health?.failedMessages ?? 0) >= policy.disableAfterFailedMessages
+        ? `${health!.failedMessages} messages in a row failed every attempt`
+        : null;
+  if (reason) {
+    await updateWebhook(deps.db, webhook.id, { enabled: false, disabledReason: `${reason}; PATCH {"enabled": true} re-enables it`, updatedAt: now.toISOString() });
+    return null;
+  }
+  return lastAttempt ? null : { delaySeconds: policy.retryDelaysSeconds[attempt - 1], attempt: attempt + 1 };
+}
+
+async function secretsOf(deps: Pick<ServiceDeps, "keys">, webhook: WebhookRow, now: Date) {
+  const ring = await deps.keys();
+  const aad = secretAad(webhook.id);
+  const secrets = [await unseal(ring, { keyId: webhook.secretKeyId, ciphertext: webhook.secretCiphertext }, aad)];
+  if (webhook.previousSecretKeyId && webhook.previousSecretCiphertext && webhook.previousSecretExpiresAt && Date.parse(webhook.previousSecretExpiresAt) > now.getTime()) {
+    secrets.push(await unseal(ring, { keyId: webhook.previousSecretKeyId, ciphertext: webhook.previousSecretCiphertext }, aad));
+  }
+  return secrets;
+}
