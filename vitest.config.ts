@@ -20,6 +20,8 @@ export default defineConfig(async () => {
             CRAWL_OTHER_ORIGIN: `http://127.0.0.1:${inject("crawlOtherPort" as never)}`,
             CHANGED_FIXTURE_ORIGIN: `http://127.0.0.1:${inject("changedFixturePort" as never)}`,
             PLAYWRIGHT_RUNNER_ORIGIN: `http://127.0.0.1:${inject("playwrightRunnerPort" as never)}`,
+            GITHUB_API_URL: `http://127.0.0.1:${inject("githubPort" as never)}`,
+            WEBHOOK_RECEIVER_ORIGIN: `http://127.0.0.1:${inject("webhookReceiverPort" as never)}`,
             ADMIN_TOKEN: "test-admin-token",
             LINK_SIGNING_SECRET: "test-link-signing-secret",
             CREDENTIAL_KEYS: "test1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",

@@ -6,6 +6,7 @@ declare namespace Cloudflare {
     CRAWL_OTHER_ORIGIN: string;
     CHANGED_FIXTURE_ORIGIN: string;
     PLAYWRIGHT_RUNNER_ORIGIN: string;
+    WEBHOOK_RECEIVER_ORIGIN: string;
   }
 }
 

@@ -3,6 +3,8 @@ import type { TestProject } from "vitest/node";
 import { startFixtureSite } from "./fixtures/site.mjs";
 import { startCrawlSite } from "./fixtures/crawl-site.mjs";
 import { startPlaywrightRunner } from "./fixtures/playwright-runner.mjs";
+import { startGitHubStandIn } from "./fixtures/github-stand-in.mjs";
+import { startWebhookReceiver } from "./fixtures/webhook-receiver.mjs";
 import { stopLocalBrowsers } from "../scripts/stop-local-browsers.mjs";
 
 declare module "vitest" {
@@ -12,6 +14,8 @@ declare module "vitest" {
     crawlOtherPort: number;
     changedFixturePort: number;
     playwrightRunnerPort: number;
+    githubPort: number;
+    webhookReceiverPort: number;
   }
 }
 
@@ -28,10 +32,16 @@ export default async function setup(project: TestProject) {
   project.provide("changedFixturePort", changedSite.port);
   const playwright = await startPlaywrightRunner();
   project.provide("playwrightRunnerPort", playwright.port);
+  const github = await startGitHubStandIn();
+  project.provide("githubPort", github.port);
+  const receiver = await startWebhookReceiver();
+  project.provide("webhookReceiverPort", receiver.port);
   return async () => {
     await site.close();
     await changedSite.close();
     await playwright.close();
+    await github.close();
+    await receiver.close();
     await crawlSite.close();
     stopLocalBrowsers(browserPids);
   };

@@ -19,7 +19,14 @@ const SealedSchema = z.strictObject({ keyId: z.string().min(1).max(100), ciphert
  * attempts one delivery of a stored webhook message.
  */
 export const NotifyMessage = z.discriminatedUnion("kind", [
-  z.strictObject({ kind: z.literal("github"), report: z.enum(["status", "comment"]), runId: IdSchema, token: SealedSchema }),
+  z.strictObject({
+    kind: z.literal("github"),
+    report: z.enum(["status", "comment"]),
+    /** Sent at the trigger (the pending status) or once the run settled. */
+    stage: z.enum(["started", "settled"]),
+    runId: IdSchema,
+    token: SealedSchema,
+  }),
   z.strictObject({ kind: z.literal("webhook"), messageId: z.string().min(1).max(100), attempt: z.number().int().min(1).max(100) }),
 ]);
 export type NotifyMessage = z.infer<typeof NotifyMessage>;

@@ -38,7 +38,7 @@ export async function prepareGitHubReports(deps: Pick<ServiceDeps, "notify" | "t
   if (!target || !token) return;
   const sealed = await seal(await deps.keys(), token, tokenAad(run.id));
   await deps.tracker.holdSecret(run.id, sealed);
-  if (target.commitSha) await deps.notify.send({ kind: "github", report: "status", runId: run.id, token: sealed });
+  if (target.commitSha) await deps.notify.send({ kind: "github", report: "status", stage: "started", runId: run.id, token: sealed });
 }
 
 /** The settled listener: queues the final status and the PR comment with the held token, then forgets it. */
@@ -52,7 +52,7 @@ export function reportToGitHub(deps: ReportingDeps): SettledListener {
       const token = await deps.tracker.heldSecret(work.run.id);
       if (!token) return; // reported already (a repeated announcement), or triggered without a token
       const reports: NotificationKind[] = [...(target.commitSha ? (["status"] as const) : []), ...(target.prNumber ? (["comment"] as const) : [])];
-      await deps.notify.sendBatch(reports.map((report) => ({ body: { kind: "github" as const, report, runId: work.run.id, token } })));
+      await deps.notify.sendBatch(reports.map((report) => ({ body: { kind: "github" as const, report, stage: "settled" as const, runId: work.run.id, token } })));
       await deps.tracker.dropSecret(work.run.id);
     },
   };
@@ -67,12 +67,14 @@ const backoffSeconds = (attempt: number) => Math.min(600, 5 * 2 ** attempt);
  */
 export async function deliverGitHubReport(
   deps: Pick<ServiceDeps, "db" | "keys" | "now" | "outbound" | "githubApiUrl" | "links">,
-  message: { report: NotificationKind; runId: string; token: Sealed },
+  message: { report: NotificationKind; stage: "started" | "settled"; runId: string; token: Sealed },
   attempt: number,
 ): Promise<{ retryAfterSeconds: number } | null> {
   const run = await findRunById(deps.db, message.runId);
   const target = run && githubTargetOf(run);
   if (!run || !target) return null;
+  // The pending status of a run that settled before it was sent: the settled report says it all.
+  if (message.stage === "started" && isSettled(run.status)) return null;
   const record = (outcome: { ok: boolean; status: number | null; message: string }) =>
     recordNotification(deps.db, { runId: run.id, target: "github", kind: message.report, ...outcome, attempts: attempt, updatedAt: deps.now().toISOString() });
 
@@ -100,8 +102,9 @@ export async function deliverGitHubReport(
   }
 
   if (outcome.kind === "retry" && attempt < GITHUB_MAX_ATTEMPTS) {
-    await record({ ok: false, status: outcome.status, message: `${outcome.message}; retrying` });
-    return { retryAfterSeconds: Math.min(12 * 3600, outcome.retryAfterSeconds ?? backoffSeconds(attempt)) };
+    const retryAfterSeconds = Math.min(12 * 3600, outcome.retryAfterSeconds ?? backoffSeconds(attempt));
+    await record({ ok: false, status: outcome.status, message: `${outcome.message}; retrying in ${retryAfterSeconds} s` });
+    return { retryAfterSeconds };
   }
   if (outcome.kind === "done") await record({ ok: true, status: outcome.status, message: describeDone(message.report, outcome.status) });
   else await record({ ok: false, status: outcome.status, message: outcome.message });
