@@ -8,6 +8,7 @@ import { httpsRedirect } from "./middleware/https-redirect";
 import { securityHeaders } from "./middleware/security-headers";
 import { requestMetrics } from "./middleware/request-metrics";
 import { cors } from "./middleware/cors";
+import { configCheck } from "./middleware/config-check";
 import { knownRoutesOnly } from "./middleware/known-routes";
 import { opsRouter } from "./routes/ops";
 import { jsonBody } from "./middleware/json-body";
@@ -37,6 +38,9 @@ export function createApp() {
   app.use("*", securityHeaders());
   // 3. Request metrics (route pattern, status).
   app.use("*", requestMetrics());
+  // 3a. A deployed Worker (DEPLOY_ENV set) with a missing or weak secret answers 503
+  //     service.misconfigured, naming the setting; /health still answers.
+  app.use("*", configCheck());
   // 4. http → https (308), except on local hosts.
   app.use("*", httpsRedirect());
   // 5. CORS: off unless CORS_ALLOWED_ORIGINS lists origins.

@@ -41,6 +41,7 @@ export const ERROR_CODES = {
   "webhook.target_not_allowed": { status: 400, meaning: "The webhook url is refused by the URL policy (private address, bad scheme)" },
   "webhook.secrets_unavailable": { status: 503, meaning: "This deployment cannot store webhook secrets (CREDENTIAL_KEYS unset)" },
   "webhook.message_expired": { status: 409, meaning: "The message's body is older than 7 days: it cannot be sent again" },
+  "service.misconfigured": { status: 503, meaning: "A deployed Worker's secret is missing or weak; `details.settings` names each (never its value). /health still answers" },
   "service.not_ready": { status: 503, meaning: "/ready: a dependency does not answer" },
   "server.internal": { status: 500, meaning: "Our fault; `details.requestId` identifies it in our logs" },
 } as const satisfies Record<string, { status: ContentfulStatusCode; meaning: string }>;
