@@ -14,7 +14,7 @@ import { fanOut, settledId, type SettledListener, type SettledWork } from "./ser
 import { continueRunAfterCrawl } from "./services/runs";
 import type { Tracker } from "./services/tracker";
 import { reportToGitHub } from "./services/reporting";
-import { DEFAULT_WEBHOOK_POLICY, sendWebhookEvents } from "./services/webhooks";
+import { DEFAULT_WEBHOOK_POLICY, sendRunStarted, sendWebhookEvents } from "./services/webhooks";
 
 /** What a caller may provide instead: a request's D1 session, or a tracker that settles itself in place. */
 export type WiringOverrides = { db?: Db; primaryDb?: () => Db; tracker?: Tracker };
@@ -37,6 +37,7 @@ export function wire(env: Env, overrides: WiringOverrides = {}): ServiceDeps {
     links: { secret: env.LINK_SIGNING_SECRET, publicBaseUrl: env.PUBLIC_BASE_URL },
     webhookPolicy: DEFAULT_WEBHOOK_POLICY,
     onSettled: (work) => announce(work),
+    onRunStarted: (run) => sendRunStarted(deps, run),
   };
   const announce = fanOut(settledListeners(deps));
   return deps;

@@ -35,6 +35,7 @@ const TABLE: Row[] = [
   ["GET", `/ci/runs/${X}`, undefined, BOTH],
   ["GET", `/runs/${X}`, undefined, BOTH],
   ["GET", `/runs/${X}/diffs`, undefined, BOTH],
+  ["GET", `/runs/${X}/events`, undefined, BOTH],
   ["GET", `/diffs/${X}`, undefined, BOTH],
   ["POST", `/diffs/${X}/approve`, undefined, BOTH],
   ["POST", `/diffs/${X}/reject`, undefined, BOTH],

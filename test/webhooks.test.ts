@@ -103,15 +103,18 @@ describe("webhook endpoints", () => {
 });
 
 describe("webhook deliveries", () => {
-  it("signs run.completed and run.failed so standardwebhooks verifies them, and logs each attempt", async () => {
+  it("signs run.started, run.completed and run.failed so standardwebhooks verifies them, and logs each attempt", async () => {
     const t = await bootTenant();
     await createSuiteWithCase(t.ciToken, t.projectId, [{ action: "goto", url: "/" }, { action: "expectTitle", title: "Not the title" , timeoutMs: 300 }]);
     const path = hookPath("ok");
-    const hook = await createHook(t.orgKey, t.projectId, path, ["run.completed", "run.failed"]);
+    const hook = await createHook(t.orgKey, t.projectId, path, ["run.started", "run.completed", "run.failed"]);
 
     const run = await call("POST", "/ci/trigger", { token: t.ciToken, body: { wait: true } });
     expect(run.json.status).toBe("failed");
-    const deliveries = await waitForDeliveries(path, 2);
+    const all = await waitForDeliveries(path, 3);
+    const started = all.find((d) => JSON.parse(d.body).type === "run.started")!;
+    expect(verify(hook.secret, started).data).toMatchObject({ runId: run.json.runId, status: "running", startedAt: expect.any(String), finishedAt: null });
+    const deliveries = all.filter((d) => d !== started);
     const payloads = deliveries.map((d) => verify(hook.secret, d));
     expect(payloads.map((p) => p.type).sort()).toEqual(["run.completed", "run.failed"]);
     const shown = await call("GET", `/ci/runs/${run.json.runId}`, { token: t.ciToken });
@@ -124,14 +127,14 @@ describe("webhook deliveries", () => {
       expect(deliveries[i]).toMatchObject({ method: "POST", headers: { "content-type": "application/json", "user-agent": "aegisrunner-webhooks" } });
       expect(deliveries[i].headers["webhook-signature"]).toMatch(/^v1,[A-Za-z0-9+/]+=*$/);
     }
-    expect(new Set(deliveries.map((d) => d.headers["webhook-id"])).size).toBe(2);
+    expect(new Set(all.map((d) => d.headers["webhook-id"])).size).toBe(3);
 
     const log = await eventually(async () => {
       const res = await call("GET", `/webhooks/${hook.id}/deliveries`, { token: t.ciToken });
-      return res.json.totalCount === 2 && res;
-    }, { what: "two logged deliveries" });
+      return res.json.totalCount === 3 && res;
+    }, { what: "three logged deliveries" });
     for (const item of log.json.items) {
-      const sent = deliveries.find((d) => d.headers["webhook-id"] === item.messageId)!;
+      const sent = all.find((d) => d.headers["webhook-id"] === item.messageId)!;
       expect(item).toMatchObject({ attempt: 1, statusCode: 204, error: null, requestBody: sent.body, responseBody: "" });
       expect(item.event).toBe(JSON.parse(sent.body).type);
     }
@@ -139,7 +142,7 @@ describe("webhook deliveries", () => {
     const row = await findRunById(createDb(env.DB), run.json.runId);
     await sendWebhookEvents(wire(env)).handle({ kind: "run", run: row as never });
     await sleep(2_500);
-    expect(await receivedAt(path)).toHaveLength(2);
+    expect(await receivedAt(path)).toHaveLength(3);
   });
 
   it("retries a failed attempt on the schedule with the same webhook-id, and redelivers on request", async () => {

@@ -11,7 +11,11 @@ import type { UrlPolicy } from "./url-policy";
 
 const VIEWPORT = { width: 1280, height: 800 };
 
-export type CaseRun = CaseOutcome & { failureScreenshot: Uint8Array | null; durationMs: number };
+/** What a case's page logged, kept for a failing case's `log` event: the last lines, each clipped. */
+const MAX_CONSOLE_LINES = 50;
+const MAX_CONSOLE_LINE_CHARS = 500;
+
+export type CaseRun = CaseOutcome & { failureScreenshot: Uint8Array | null; durationMs: number; consoleLines: string[] };
 
 export async function runCaseInFreshContext(
   browser: Browser,
@@ -28,14 +32,25 @@ export async function runCaseInFreshContext(
     // What guardRequests cannot see: WebSockets, service and shared workers (page-guard.ts).
     await guardPage(page, await page.createCDPSession(), { policy: options.policy, ownHostOnly: false });
     const consoleErrors: string[] = [];
+    const consoleLines: string[] = [];
+    const log = (line: string) => {
+      consoleLines.push(line.slice(0, MAX_CONSOLE_LINE_CHARS));
+      if (consoleLines.length > MAX_CONSOLE_LINES) consoleLines.shift();
+    };
     page.on("console", (message) => {
       // The browser's own favicon request is not the page's doing.
-      if (message.type() === "error" && !isBrowserFavicon(message.location()?.url ?? "")) consoleErrors.push(message.text());
+      if (isBrowserFavicon(message.location()?.url ?? "")) return;
+      if (message.type() === "error") consoleErrors.push(message.text());
+      log(`${message.type()}: ${message.text()}`);
     });
-    page.on("pageerror", (error) => consoleErrors.push(error instanceof Error ? error.message : String(error)));
+    page.on("pageerror", (error) => {
+      const text = error instanceof Error ? error.message : String(error);
+      consoleErrors.push(text);
+      log(`pageerror: ${text}`);
+    });
     const outcome = await runSteps(page, steps, { ...options, consoleErrors });
     const failureScreenshot = outcome.status === "failed" ? await screenshotOrNull(page) : null;
-    return { ...outcome, failureScreenshot, durationMs: Date.now() - started };
+    return { ...outcome, failureScreenshot, durationMs: Date.now() - started, consoleLines };
   } finally {
     await page?.close().catch(() => {});
     await context.close().catch(() => {});

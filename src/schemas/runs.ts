@@ -127,3 +127,7 @@ export const RunDetailSchema = RunSchema.extend({
 }).meta({ id: "Run" });
 
 export const RunListQuery = PageQuery.extend({ status: z.enum(RUN_STATUSES).optional() });
+
+export const RunEventSchema = z
+  .object({ id: z.number().int().describe("The Server-Sent Event id (Last-Event-ID)"), type: z.string(), data: z.record(z.string(), z.unknown()), createdAt: z.string() })
+  .meta({ id: "RunEvent" });

@@ -20,7 +20,7 @@ import { artifactUrl, type LinkSigner } from "./links";
 import { credentialAad, parseCookieString } from "./crawl-credentials";
 import { settleCrawlBy } from "./crawl-lifecycle";
 import type { ServiceDeps } from "./deps";
-import type { TrackedEvent } from "./tracker";
+import { eventView, serverSentEvents } from "./event-stream";
 
 export type CrawlDeps = Pick<ServiceDeps, "db" | "jobs" | "tracker" | "policy" | "keys" | "now" | "onSettled">;
 
@@ -187,59 +187,10 @@ export async function crawlEventsPage(deps: { db: Db }, scope: Scope, id: string
   return { items: items.map(eventView), totalCount, limit: query.limit, offset: query.offset };
 }
 
-const eventView = (e: { seq: number; type: string; data: Record<string, unknown>; createdAt: string }) => ({
-  id: e.seq,
-  type: e.type,
-  data: e.data,
-  createdAt: e.createdAt,
-});
-
-const encoder = new TextEncoder();
-const sseFrame = (e: TrackedEvent) => encoder.encode(`id: ${e.seq}\nevent: ${e.type}\ndata: ${JSON.stringify(eventView(e))}\n\n`);
-
-/**
- * The crawl's events as Server-Sent Events: those after `lastEventId` from D1, then live ones
- * pushed by the crawl's tracker, until the crawl ends. Subscribing before reading D1 means no
- * event falls between the two; the sequence numbers drop the ones seen twice.
- */
+/** The crawl's events as Server-Sent Events (services/event-stream.ts). */
 export async function crawlEventStream(deps: Pick<CrawlDeps, "db" | "tracker">, scope: Scope, id: string, lastEventId: number) {
   if (!(await findCrawl(deps.db, scope, id))) throw notFound("Crawl");
   const live = await deps.tracker.subscribe(id);
-  const backlog = await crawlEventsAfter(deps.db, id, lastEventId);
-  let sent = lastEventId;
-  const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
-  const writer = writable.getWriter();
-  (async () => {
-    try {
-      await writer.write(encoder.encode(": crawl events\n\n"));
-      for (const event of backlog) {
-        await writer.write(sseFrame(event));
-        sent = event.seq;
-      }
-      let buffered = "";
-      const reader = live.getReader();
-      const decoder = new TextDecoder();
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) break;
-        buffered += decoder.decode(value, { stream: true });
-        let newline: number;
-        while ((newline = buffered.indexOf("\n")) >= 0) {
-          const event = JSON.parse(buffered.slice(0, newline)) as TrackedEvent;
-          buffered = buffered.slice(newline + 1);
-          if (event.seq > sent) {
-            await writer.write(sseFrame(event));
-            sent = event.seq;
-          }
-        }
-      }
-      // The crawl ended: anything written after the stream closed is in D1.
-      for (const event of await crawlEventsAfter(deps.db, id, sent)) await writer.write(sseFrame(event));
-    } catch {
-      // the client went away
-    } finally {
-      await writer.close().catch(() => {});
-    }
-  })();
-  return readable;
+  const after = (seq: number) => crawlEventsAfter(deps.db, id, seq);
+  return serverSentEvents({ label: "crawl events", live, after }, lastEventId, await after(lastEventId));
 }

@@ -7,6 +7,7 @@ import type { BrowserBinding } from "../browser/session";
 import type { UrlPolicy } from "../browser/url-policy";
 import type { JobMessage, NotifyMessage } from "../schemas/messages";
 import type { Clock } from "./clock";
+import type { RunRow } from "../db/runs";
 import type { OnSettled } from "./settled";
 import type { TokenRevoker } from "./tokens";
 import type { Tracker } from "./tracker";
@@ -28,6 +29,8 @@ export type ServiceDeps = {
   limiter: TokenRevoker;
   /** Announces settled work to every listener (services/settled.ts). */
   onSettled: OnSettled;
+  /** Announces that a queued run started (webhooks' run.started). */
+  onRunStarted: (run: RunRow) => Promise<void>;
   /** Calls to the third parties we report to (GitHub, webhook receivers); tests stand them in locally. */
   outbound: Outbound;
   /** GitHub's REST API (GITHUB_API_URL), set by the operator. */

@@ -12,10 +12,11 @@ import { runCaseInFreshContext } from "../browser/case-runner";
 import { SiteUnreachable } from "../browser/step-runner";
 import type { ServiceDeps } from "./deps";
 import { announceRun, settleRunBy, startRunning } from "./run-lifecycle";
+import { recordRunEvent } from "./run-events";
 import { checkScreenshot } from "./visual";
 import type { VisualOutcome } from "../schemas/visual";
 
-export type ExecutorDeps = Pick<ServiceDeps, "db" | "artifacts" | "browser" | "tracker" | "policy" | "now" | "onSettled" | "timing">;
+export type ExecutorDeps = Pick<ServiceDeps, "db" | "artifacts" | "browser" | "tracker" | "policy" | "now" | "onSettled" | "onRunStarted" | "timing">;
 
 /** Our runner's one browser profile, device and viewport (browser/case-runner.ts); baselines are kept per each. */
 const RUN_LOOK = { browserProfile: "chromium", device: "desktop", viewport: "1280x800" } as const;
@@ -115,6 +116,7 @@ async function runPendingCases(
     // Cancelled (or settled by the watchdog) meanwhile: stop before the next case.
     if ((await findRunById(db, run.id))?.status !== "running") return;
     const testCase = cases.get(id)!;
+    await recordRunEvent(deps, run.id, "case_started", { caseId: id, caseName: testCase.name, position });
     const heartbeat = setInterval(() => void deps.tracker.arm("run", run.id, watchdogMsOf(deps)).catch(() => {}), deps.timing?.heartbeatMs ?? HEARTBEAT_MS);
     const visual: VisualOutcome[] = [];
     const result = await runCaseInFreshContext(browser, testCase.steps, {
@@ -142,6 +144,13 @@ async function runPendingCases(
       visual: visual.length ? visual : null,
     });
     done.add(id);
+    if (result.status === "failed") {
+      await recordRunEvent(deps, run.id, "step_failed", { caseId: id, step: result.failedStep, action: result.action, reason: result.reason });
+      if (result.consoleLines.length) await recordRunEvent(deps, run.id, "log", { caseId: id, lines: result.consoleLines });
+    }
+    await recordRunEvent(deps, run.id, "case_finished", {
+      caseId: id, caseName: testCase.name, status: outcome.status, durationMs: result.durationMs, reason: result.status === "failed" ? result.reason : null,
+    });
     await deps.tracker.arm("run", run.id, watchdogMsOf(deps));
   }
 }

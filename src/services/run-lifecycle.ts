@@ -3,15 +3,27 @@
 import { findRunById, markRunning, settleRun, type RunRow } from "../db/runs";
 import { isSettled, type RunOutcome, type SettledRunStatus, type SettleRunTransition } from "../schemas/runs";
 import type { ServiceDeps } from "./deps";
+import { recordRunEvent } from "./run-events";
 
-export type RunLifecycleDeps = Pick<ServiceDeps, "db" | "now" | "onSettled">;
+export type RunLifecycleDeps = Pick<ServiceDeps, "db" | "now" | "tracker" | "onSettled">;
 
-export const startRunning = (deps: Pick<ServiceDeps, "db" | "now">, runId: string) => markRunning(deps.db, runId, deps.now().toISOString());
+/** Starts a queued run: its first event, and the started announcement (webhooks' run.started). */
+export async function startRunning(deps: Pick<ServiceDeps, "db" | "now" | "tracker" | "onRunStarted">, runId: string) {
+  const run = await markRunning(deps.db, runId, deps.now().toISOString());
+  if (run) {
+    await recordRunEvent(deps, runId, "status_changed", { status: "running" });
+    await deps.onRunStarted(run);
+  }
+  return run;
+}
 
 /** Applies one settling transition; undefined when the run was not in a status it leaves from. */
 export async function settleRunBy<T extends SettleRunTransition>(deps: RunLifecycleDeps, runId: string, transition: T, outcome: RunOutcome<T>) {
   const settled = await settleRun(deps.db, runId, transition, outcome, deps.now().toISOString());
-  if (settled) await announceRun(deps, settled);
+  if (settled) {
+    await recordRunEvent(deps, runId, "status_changed", { status: settled.status, ...(settled.errorMessage ? { error: settled.errorMessage } : {}) });
+    await announceRun(deps, settled); // ends live streams: the event above is their last
+  }
   return settled;
 }
 

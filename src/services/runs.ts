@@ -134,7 +134,7 @@ function crawlFieldsOf(input: StartRunInput): CreateCrawlBody {
  * "all cases" takes the project's cases as they now are (generated ones included) and is queued.
  * Idempotent: only a run still queued is touched (a redelivered send is absorbed by the executor).
  */
-export function continueRunAfterCrawl(deps: Pick<ServiceDeps, "db" | "jobs" | "now" | "onSettled">): SettledListener {
+export function continueRunAfterCrawl(deps: Pick<ServiceDeps, "db" | "jobs" | "now" | "tracker" | "onSettled">): SettledListener {
   return {
     name: "continue the run after its crawl",
     async handle(work) {
@@ -189,7 +189,7 @@ export async function waitForRun(deps: Pick<ServiceDeps, "db" | "tracker">, runI
 }
 
 /** Cancels a queued or running run; the executor stops before its next case. */
-export async function cancelRun(deps: Pick<ServiceDeps, "db" | "now" | "onSettled">, scope: Scope, id: string) {
+export async function cancelRun(deps: Pick<ServiceDeps, "db" | "now" | "tracker" | "onSettled">, scope: Scope, id: string) {
   const run = await findRun(deps.db, scope, id);
   if (!run) throw notFound("Run");
   const cancelled = await settleRunBy(deps, id, "cancel", { status: "cancelled", errorMessage: null });

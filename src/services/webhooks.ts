@@ -8,6 +8,7 @@ import { newWebhookSecret, webhookHeaders } from "../auth/webhook-signature";
 import { judgeUrl } from "../browser/url-policy";
 import { findProject } from "../db/projects";
 import { visualDiffsOfRun } from "../db/visual";
+import type { RunRow } from "../db/runs";
 import {
   deleteWebhook,
   enabledWebhooksOf,
@@ -233,6 +234,11 @@ export async function queueWebhookEvent(deps: QueueingDeps, projectId: string, t
   const endpoints = (await enabledWebhooksOf(deps.db, projectId)).filter((w) => subscribed(w, type));
   if (endpoints.length === 0) return;
   await queueMessages(deps, endpoints, type, await data(), subject);
+}
+
+/** run.started, when a queued run starts: the run as it is then. */
+export async function sendRunStarted(deps: QueueingDeps & Pick<ServiceDeps, "links">, run: RunRow) {
+  await queueWebhookEvent(deps, run.projectId, "run.started", run.id, () => runDetailView(deps, run, signerForRun(deps.links, run), deps.now().getTime()));
 }
 
 /** The settled listener: run.completed (and run.failed), visual.diff_created per diff, crawl.completed. */

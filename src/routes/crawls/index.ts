@@ -1,5 +1,6 @@
 import { cancelCrawl, crawlEventStream, crawlEventsPage, crawlSummaryView, getCrawlDetail, listCrawlsPage, startCrawl } from "../../services/crawls";
 import { ApiError } from "../../errors";
+import { lastEventIdOf, SSE_HEADERS } from "../../services/event-stream";
 import { createRouter, depsOf, linkSigner, scopeFor } from "../router";
 import * as routes from "./crawls.routes";
 
@@ -21,12 +22,9 @@ export const crawlsRouter = createRouter()
   .openapi(routes.crawlEventsRoute, async (c) => {
     const deps = depsOf(c);
     if ((c.req.header("accept") ?? "").includes("text/event-stream")) {
-      const lastEventId = c.req.header("last-event-id") ?? "0";
-      if (!/^\d{1,12}$/.test(lastEventId)) throw new ApiError("request.invalid", "Last-Event-ID must be an event id");
-      const stream = await crawlEventStream(deps, scopeFor(c), c.req.valid("param").id, Number(lastEventId));
-      return new Response(stream, {
-        headers: { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-store", "x-accel-buffering": "no" },
-      }) as never;
+      const lastEventId = lastEventIdOf(c.req.header("last-event-id"));
+      if (lastEventId === null) throw new ApiError("request.invalid", "Last-Event-ID must be an event id");
+      return new Response(await crawlEventStream(deps, scopeFor(c), c.req.valid("param").id, lastEventId), { headers: SSE_HEADERS }) as never;
     }
     return c.json(await crawlEventsPage(deps, scopeFor(c), c.req.valid("param").id, c.req.valid("query")), 200);
   });

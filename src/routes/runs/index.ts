@@ -3,6 +3,9 @@ import type { AppEnv } from "../../env";
 import type { RunRow } from "../../db/runs";
 import type { RunStatus } from "../../schemas/runs";
 import { runPageUrl } from "../../services/links";
+import { ApiError } from "../../errors";
+import { lastEventIdOf, SSE_HEADERS } from "../../services/event-stream";
+import { runEventStream, runEventsPage } from "../../services/run-events";
 import { cancelRun, getRunDetail, listRunsPage, runDetailView, runSummaryView, startRun, startRunOnce, startSuiteRun, waitForRun, type StartRunInput } from "../../services/runs";
 import { createRouter, linkSigner, depsOf, scopeFor, tenantOf } from "../router";
 import * as routes from "./runs.routes";
@@ -53,6 +56,16 @@ export const runsRouter = createRouter()
   })
   .openapi(routes.getRunRoute, async (c) => c.json(await runOf(c, c.req.valid("param").runId), 200))
   .openapi(routes.getRunAliasRoute, async (c) => c.json(await runOf(c, c.req.valid("param").runId), 200))
+  .openapi(routes.runEventsRoute, async (c) => {
+    const deps = depsOf(c);
+    const { runId } = c.req.valid("param");
+    if ((c.req.header("accept") ?? "").includes("text/event-stream")) {
+      const lastEventId = lastEventIdOf(c.req.header("last-event-id"));
+      if (lastEventId === null) throw new ApiError("request.invalid", "Last-Event-ID must be an event id");
+      return new Response(await runEventStream(deps, scopeFor(c), runId, lastEventId), { headers: SSE_HEADERS }) as never;
+    }
+    return c.json(await runEventsPage(deps, scopeFor(c), runId, c.req.valid("query")), 200);
+  })
   .openapi(routes.cancelRunRoute, async (c) => {
     const deps = depsOf(c);
     const run = await cancelRun(deps, scopeFor(c), c.req.valid("param").runId);

@@ -1,7 +1,8 @@
 import { createRoute } from "@hono/zod-openapi";
 import * as z from "zod";
 import { IdParams, IdSchema } from "../../schemas/common";
-import { RunDetailSchema, RunListQuery, RunSchema, SuiteRunBody, TriggerBody, TriggerResponse } from "../../schemas/runs";
+import { CrawlEventsQuery as EventsQuery } from "../../schemas/crawls";
+import { RunDetailSchema, RunEventSchema, RunListQuery, RunSchema, SuiteRunBody, TriggerBody, TriggerResponse } from "../../schemas/runs";
 import { paginated } from "../../schemas/common";
 import { access, errorResponses, jsonBody, jsonContent } from "../router";
 
@@ -43,6 +44,23 @@ export const getRunAliasRoute = createRoute({
   method: "get", path: "/runs/{runId}", tags, ...access(["org", "ci"]), summary: "The same as GET /ci/runs/{runId}: A run's status, counts, timings and per-case results",
   request: { params: z.strictObject({ runId: IdSchema }) },
   responses: { 200: jsonContent(RunDetailSchema, "The run"), ...errorResponses(400, 401, 404) },
+});
+
+export const runEventsRoute = createRoute({
+  method: "get", path: "/runs/{runId}/events", tags, ...access(["org", "ci"]),
+  summary: "A run's events in order (status_changed, case_started, case_finished, step_failed, log); with Accept: text/event-stream they arrive live as Server-Sent Events until the run settles (resumable with Last-Event-ID); with Upgrade: websocket, the same events on a WebSocket",
+  request: { params: z.strictObject({ runId: IdSchema }), query: EventsQuery },
+  responses: {
+    200: {
+      content: {
+        "application/json": { schema: z.object({ items: z.array(RunEventSchema), totalCount: z.number().int(), limit: z.number().int(), offset: z.number().int() }) },
+        "text/event-stream": { schema: z.string() },
+      },
+      description: "The events",
+    },
+    101: { description: "Switching to a WebSocket carrying the same events, one JSON text message each" },
+    ...errorResponses(400, 401, 404),
+  },
 });
 
 export const listRunsRoute = createRoute({

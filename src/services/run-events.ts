@@ -1,0 +1,29 @@
+// A run's events: recorded in D1 (the record, paged or replayed) and pushed to live watchers by the
+// run's tracker (Server-Sent Events, WebSockets). Recording is best effort for the push only.
+import type { Db } from "../db/client";
+import { findRun } from "../db/runs";
+import { appendRunEvent, listRunEvents, runEventsAfter } from "../db/run-events";
+import type { Scope } from "../auth/tenancy";
+import { notFound } from "../errors";
+import type { ServiceDeps } from "./deps";
+import { eventView, serverSentEvents } from "./event-stream";
+
+export type RunEventType = "status_changed" | "case_started" | "case_finished" | "step_failed" | "log";
+
+export async function recordRunEvent(deps: Pick<ServiceDeps, "db" | "now" | "tracker">, runId: string, type: RunEventType, data: Record<string, unknown>) {
+  const row = await appendRunEvent(deps.db, runId, type, data, deps.now().toISOString());
+  if (row) await deps.tracker.publish(runId, { seq: row.seq, type: row.type, data: row.data, createdAt: row.createdAt }).catch(() => {});
+}
+
+export async function runEventsPage(deps: { db: Db }, scope: Scope, runId: string, query: { limit: number; offset: number }) {
+  if (!(await findRun(deps.db, scope, runId))) throw notFound("Run");
+  const { items, totalCount } = await listRunEvents(deps.db, runId, query);
+  return { items: items.map(eventView), totalCount, limit: query.limit, offset: query.offset };
+}
+
+export async function runEventStream(deps: Pick<ServiceDeps, "db" | "tracker">, scope: Scope, runId: string, lastEventId: number) {
+  if (!(await findRun(deps.db, scope, runId))) throw notFound("Run");
+  const live = await deps.tracker.subscribe(runId);
+  const after = (seq: number) => runEventsAfter(deps.db, runId, seq);
+  return serverSentEvents({ label: "run events", live, after }, lastEventId, await after(lastEventId));
+}
