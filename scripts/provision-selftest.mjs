@@ -30,7 +30,7 @@ const out = (value) => { console.log(JSON.stringify(value)); save(); process.exi
 const fail = (message) => { console.error(message); save(); process.exit(1); };
 const [a, b, c2, d] = args;
 const key = args.slice(0, 2).join(" ");
-if (key === "whoami --json") out({ loggedIn: true, accounts: [{ id: "account-1", name: "Acme" }] });
+if (key === "whoami --json") out({ loggedIn: true, accounts: state.accounts });
 else if (key === "d1 list") out(state.d1);
 else if (key === "d1 create") { state.d1.push({ uuid: randomUUID(), name: c2 }); save(); console.log("created"); }
 else if (key === "d1 info") { const db = state.d1.find((x) => x.name === c2); db ? out({ ...db, read_replication: { mode: state.replication[db.name] ?? "disabled" } }) : fail("no such database"); }
@@ -48,7 +48,7 @@ function setUp() {
   writeFileSync(join(dir, "fake-wrangler.mjs"), FAKE_WRANGLER);
   copyFileSync(join(root, "wrangler.toml"), join(dir, "wrangler.toml"));
   const stateFile = join(dir, "state.json");
-  writeFileSync(stateFile, JSON.stringify({ calls: [], d1: [], queues: [], buckets: [], lifecycle: {}, replication: {}, workerExists: false }));
+  writeFileSync(stateFile, JSON.stringify({ calls: [], accounts: [{ id: "account-1", name: "Acme" }], d1: [], queues: [], buckets: [], lifecycle: {}, replication: {}, workerExists: false }));
   const state = () => JSON.parse(readFileSync(stateFile, "utf8"));
   const setState = (change) => writeFileSync(stateFile, JSON.stringify({ ...state(), ...change }));
   const provision = (...args) => {
@@ -117,6 +117,19 @@ test("--dry-run runs no wrangler command and changes no file", () => {
     assert.equal(t.toml(), before);
     assert.match(dry.output, /npx wrangler d1 create aegis-staging/);
     assert.doesNotMatch(dry.output, /production/);
+  } finally {
+    t.done();
+  }
+});
+
+test("a login that reaches several accounts stops before anything is created, asking for CLOUDFLARE_ACCOUNT_ID", () => {
+  const t = setUp();
+  try {
+    t.setState({ accounts: [{ id: "account-1", name: "Acme" }, { id: "account-2", name: "Other" }] });
+    const run = t.provision("--env", "production");
+    assert.equal(run.status, 1);
+    assert.match(run.output, /set CLOUDFLARE_ACCOUNT_ID to one of account-1 \(Acme\), account-2 \(Other\)/);
+    assert.deepEqual(t.state().calls, ["whoami --json"]);
   } finally {
     t.done();
   }

@@ -104,7 +104,13 @@ async function provision(env, options) {
       case "account": {
         const who = json(step.check, { required: true });
         if (!who?.loggedIn) throw new Error("wrangler is not logged in: run `npx wrangler login`, or set CLOUDFLARE_API_TOKEN");
-        if (!accountId && who.accounts?.length === 1) accountId = who.accounts[0].id;
+        const accounts = who.accounts ?? [];
+        if (!accountId && accounts.length > 1) {
+          // wrangler would ask which one, on an output this script captures: the question would not show.
+          throw new Error(`this login reaches ${accounts.length} accounts: set CLOUDFLARE_ACCOUNT_ID to one of ${accounts.map((a) => `${a.id} (${a.name})`).join(", ")}`);
+        }
+        if (!accountId && accounts.length === 1) accountId = accounts[0].id;
+        if (accountId) process.env.CLOUDFLARE_ACCOUNT_ID = accountId;
         break;
       }
       case "database": {
