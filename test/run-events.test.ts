@@ -94,3 +94,41 @@ describe("run events", () => {
     expect(log.data.lines.some((line: string) => line.startsWith("error: "))).toBe(true);
   });
 });
+
+describe("run events on a WebSocket", () => {
+  it("carries the same events, live, and closes when the run settles; lastEventId resumes", async () => {
+    const t = await bootTenant();
+    await createSuiteWithCase(t.ciToken, t.projectId, [{ action: "goto", url: "/slow?ms=1200" }, { action: "expectTitle", title: "Slow" }], "slow page");
+    const started = await call("POST", "/ci/trigger", { token: t.ciToken, body: {} });
+    const runId = started.json.runId;
+
+    const open = async (query = "") => {
+      const response = await exports.default.fetch(
+        new Request(`http://localhost/api/v1/runs/${runId}/events${query}`, { headers: { authorization: `Bearer ${t.ciToken}`, upgrade: "websocket" } }),
+      );
+      expect(response.status).toBe(101);
+      const socket = response.webSocket!;
+      const messages: { id: number; type: string; data: any; runStatus?: string }[] = [];
+      const closed = new Promise<{ code: number; reason: string }>((resolve) => socket.addEventListener("close", (e) => resolve({ code: e.code, reason: e.reason })));
+      socket.addEventListener("message", (e) => messages.push(JSON.parse(e.data as string)));
+      socket.accept();
+      return { messages, closed };
+    };
+
+    const live = await open();
+    // Opened while the run was still going: what follows arrives live, not as a backlog.
+    expect(["queued", "running"]).toContain((await call("GET", `/ci/runs/${runId}`, { token: t.ciToken })).json.status);
+    const end = await live.closed;
+    expect(end).toEqual({ code: 1000, reason: "settled: passed" });
+    expect(live.messages.map((m) => [m.id, m.type])).toEqual([[1, "status_changed"], [2, "case_started"], [3, "case_finished"], [4, "status_changed"]]);
+    expect(live.messages[3].data).toEqual({ status: "passed" });
+
+    const resumed = await open("?lastEventId=2");
+    expect(await resumed.closed).toEqual({ code: 1000, reason: "settled: passed" });
+    expect(resumed.messages.map((m) => m.id)).toEqual([3, 4]);
+
+    const other = await bootTenant("pro", "Globex");
+    const refused = await exports.default.fetch(new Request(`http://localhost/api/v1/runs/${runId}/events`, { headers: { authorization: `Bearer ${other.ciToken}`, upgrade: "websocket" } }));
+    expect(refused.status).toBe(404);
+  });
+});

@@ -11,8 +11,12 @@ import { failRun } from "../services/run-lifecycle";
 import { failCrawl } from "../services/crawl-lifecycle";
 import { wire } from "../wiring";
 import { trackerClient } from "./tracker-client";
+import { createDb } from "../db/client";
+import { runEventsAfter } from "../db/run-events";
+import { eventView } from "../services/event-stream";
 
 type Waiter = (status: Settled | null) => void;
+type SocketState = { sent: number };
 
 const encoder = new TextEncoder();
 
@@ -40,6 +44,13 @@ export class RunTracker extends DurableObject<Env> {
       }
     }
     this.subscribers.clear();
+    for (const socket of this.ctx.getWebSockets()) {
+      try {
+        socket.close(1000, `settled: ${status}`);
+      } catch {
+        // already closed
+      }
+    }
   }
 
   /** Resolves with the settled status, or null when `timeoutMs` passes first. */
@@ -74,7 +85,51 @@ export class RunTracker extends DurableObject<Env> {
     return stream;
   }
 
+  /**
+   * A run's events on a WebSocket, accepted with the hibernation API so an idle watcher costs
+   * nothing: the recorded events after `after` first, then each one published, until the run
+   * settles. Each socket remembers the last event it was sent, so none is sent twice.
+   */
+  async fetch(request: Request): Promise<Response> {
+    const url = new URL(request.url);
+    const id = url.searchParams.get("id");
+    if (request.headers.get("upgrade")?.toLowerCase() !== "websocket" || !id) return new Response("Expected a WebSocket upgrade", { status: 426 });
+    const { 0: client, 1: server } = new WebSocketPair();
+    this.ctx.acceptWebSocket(server);
+    let sent = Number(url.searchParams.get("after") ?? 0);
+    for (const event of await runEventsAfter(createDb(this.env.DB), id, sent)) {
+      server.send(JSON.stringify(eventView(event)));
+      sent = event.seq;
+    }
+    server.serializeAttachment({ sent } satisfies SocketState);
+    const status = await this.ctx.storage.get<Settled>("status");
+    if (status) server.close(1000, `settled: ${status}`);
+    return new Response(null, { status: 101, webSocket: client });
+  }
+
+  async webSocketMessage(): Promise<void> {
+    // Watchers only listen; what they send is ignored.
+  }
+
+  async webSocketClose(socket: WebSocket, code: number, reason: string): Promise<void> {
+    try {
+      socket.close(code === 1005 ? 1000 : code, reason);
+    } catch {
+      // already closed
+    }
+  }
+
   async publish(event: TrackedEvent): Promise<void> {
+    for (const socket of this.ctx.getWebSockets()) {
+      const state = socket.deserializeAttachment() as SocketState | null;
+      if (state && event.seq <= state.sent) continue;
+      try {
+        socket.send(JSON.stringify(eventView(event)));
+        socket.serializeAttachment({ sent: event.seq } satisfies SocketState);
+      } catch {
+        // the watcher went away
+      }
+    }
     const line = encoder.encode(`${JSON.stringify(event)}\n`);
     for (const subscriber of this.subscribers) {
       try {

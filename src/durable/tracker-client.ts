@@ -12,6 +12,8 @@ export function trackerClient(namespace: Env["RUN_TRACKER"]): Tracker {
     waitForSettle: (id, timeoutMs) => trackerOf(id).waitForSettle(timeoutMs),
     publish: (id, event) => trackerOf(id).publish(event),
     subscribe: (id) => trackerOf(id).subscribe(),
+    openSocket: (id, lastEventId) =>
+      trackerOf(id).fetch(new Request(`https://tracker/socket?id=${id}&after=${lastEventId}`, { headers: { upgrade: "websocket" } })),
     holdSecret: (id, sealed) => trackerOf(id).holdSecret(sealed),
     heldSecret: (id) => trackerOf(id).heldSecret(),
     dropSecret: (id) => trackerOf(id).dropSecret(),

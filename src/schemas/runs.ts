@@ -131,3 +131,9 @@ export const RunListQuery = PageQuery.extend({ status: z.enum(RUN_STATUSES).opti
 export const RunEventSchema = z
   .object({ id: z.number().int().describe("The Server-Sent Event id (Last-Event-ID)"), type: z.string(), data: z.record(z.string(), z.unknown()), createdAt: z.string() })
   .meta({ id: "RunEvent" });
+
+export const RunEventsQuery = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+  offset: z.coerce.number().int().min(0).max(1_000_000).default(0),
+  lastEventId: z.string().regex(/^\d{1,12}$/, "an event id").optional().describe("For a WebSocket (browsers cannot send Last-Event-ID): resume after this event."),
+});

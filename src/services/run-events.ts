@@ -27,3 +27,9 @@ export async function runEventStream(deps: Pick<ServiceDeps, "db" | "tracker">, 
   const after = (seq: number) => runEventsAfter(deps.db, runId, seq);
   return serverSentEvents({ label: "run events", live, after }, lastEventId, await after(lastEventId));
 }
+
+/** The run's events on a WebSocket served by its tracker (hibernatable): the 101 answer to hand back. */
+export async function runEventSocket(deps: Pick<ServiceDeps, "db" | "tracker">, scope: Scope, runId: string, lastEventId: number) {
+  if (!(await findRun(deps.db, scope, runId))) throw notFound("Run");
+  return deps.tracker.openSocket(runId, lastEventId);
+}

@@ -18,6 +18,8 @@ export type Tracker = {
   /** Resolves with the settled status, or null when `timeoutMs` passes first. */
   waitForSettle(id: string, timeoutMs: number): Promise<SettledStatus | null>;
   publish(id: string, event: TrackedEvent): Promise<void>;
+  /** A WebSocket (hibernatable) carrying the run's events after `lastEventId`, then live ones until it settles: the 101 answer. */
+  openSocket(id: string, lastEventId: number): Promise<Response>;
   /** Keeps a sealed request-scoped secret (a GitHub token) for the work's settled reports, nowhere else. */
   holdSecret(id: string, sealed: Sealed): Promise<void>;
   heldSecret(id: string): Promise<Sealed | null>;

@@ -5,7 +5,7 @@ import type { RunStatus } from "../../schemas/runs";
 import { runPageUrl } from "../../services/links";
 import { ApiError } from "../../errors";
 import { lastEventIdOf, SSE_HEADERS } from "../../services/event-stream";
-import { runEventStream, runEventsPage } from "../../services/run-events";
+import { runEventSocket, runEventStream, runEventsPage } from "../../services/run-events";
 import { cancelRun, getRunDetail, listRunsPage, runDetailView, runSummaryView, startRun, startRunOnce, startSuiteRun, waitForRun, type StartRunInput } from "../../services/runs";
 import { createRouter, linkSigner, depsOf, scopeFor, tenantOf } from "../router";
 import * as routes from "./runs.routes";
@@ -59,12 +59,15 @@ export const runsRouter = createRouter()
   .openapi(routes.runEventsRoute, async (c) => {
     const deps = depsOf(c);
     const { runId } = c.req.valid("param");
-    if ((c.req.header("accept") ?? "").includes("text/event-stream")) {
-      const lastEventId = lastEventIdOf(c.req.header("last-event-id"));
+    const live = c.req.header("upgrade")?.toLowerCase() === "websocket" ? "socket" : (c.req.header("accept") ?? "").includes("text/event-stream") ? "sse" : null;
+    if (live) {
+      const lastEventId = lastEventIdOf(c.req.header("last-event-id") ?? c.req.valid("query").lastEventId);
       if (lastEventId === null) throw new ApiError("request.invalid", "Last-Event-ID must be an event id");
+      if (live === "socket") return (await runEventSocket(deps, scopeFor(c), runId, lastEventId)) as never;
       return new Response(await runEventStream(deps, scopeFor(c), runId, lastEventId), { headers: SSE_HEADERS }) as never;
     }
-    return c.json(await runEventsPage(deps, scopeFor(c), runId, c.req.valid("query")), 200);
+    const { limit, offset } = c.req.valid("query");
+    return c.json(await runEventsPage(deps, scopeFor(c), runId, { limit, offset }), 200);
   })
   .openapi(routes.cancelRunRoute, async (c) => {
     const deps = depsOf(c);

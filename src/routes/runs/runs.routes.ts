@@ -1,8 +1,7 @@
 import { createRoute } from "@hono/zod-openapi";
 import * as z from "zod";
 import { IdParams, IdSchema } from "../../schemas/common";
-import { CrawlEventsQuery as EventsQuery } from "../../schemas/crawls";
-import { RunDetailSchema, RunEventSchema, RunListQuery, RunSchema, SuiteRunBody, TriggerBody, TriggerResponse } from "../../schemas/runs";
+import { RunDetailSchema, RunEventSchema, RunEventsQuery, RunListQuery, RunSchema, SuiteRunBody, TriggerBody, TriggerResponse } from "../../schemas/runs";
 import { paginated } from "../../schemas/common";
 import { access, errorResponses, jsonBody, jsonContent } from "../router";
 
@@ -49,7 +48,7 @@ export const getRunAliasRoute = createRoute({
 export const runEventsRoute = createRoute({
   method: "get", path: "/runs/{runId}/events", tags, ...access(["org", "ci"]),
   summary: "A run's events in order (status_changed, case_started, case_finished, step_failed, log); with Accept: text/event-stream they arrive live as Server-Sent Events until the run settles (resumable with Last-Event-ID); with Upgrade: websocket, the same events on a WebSocket",
-  request: { params: z.strictObject({ runId: IdSchema }), query: EventsQuery },
+  request: { params: z.strictObject({ runId: IdSchema }), query: RunEventsQuery },
   responses: {
     200: {
       content: {
