@@ -145,6 +145,32 @@ describe("webhook deliveries", () => {
     expect(await receivedAt(path)).toHaveLength(3);
   });
 
+  it("sends crawl.completed for a crawl and visual.diff_created for each diff a run made", async () => {
+    const t = await bootTenant();
+    const path = hookPath("ok");
+    const hook = await createHook(t.orgKey, t.projectId, path, ["crawl.completed", "visual.diff_created"]);
+
+    const crawl = await call("POST", `/projects/${t.projectId}/crawls`, { token: t.ciToken, body: { maxPages: 1, maxDepth: 0 } });
+    expect(crawl.status).toBe(202);
+    const [crawled] = await waitForDeliveries(path, 1, 30_000);
+    const crawlEvent = verify(hook.secret, crawled);
+    expect(crawlEvent.type).toBe("crawl.completed");
+    expect(crawlEvent.data).toMatchObject({ id: crawl.json.id, status: "completed", pagesVisited: 1 });
+
+    const { suiteId } = await createSuiteWithCase(t.ciToken, t.projectId, [{ action: "goto", url: "/" }, { action: "screenshot", name: "home" }], "home look");
+    const baseline = await call("POST", `/suites/${suiteId}/run`, { token: t.ciToken, body: { wait: true } });
+    expect(baseline.json.status).toBe("passed");
+    const changed = await call("POST", `/suites/${suiteId}/run`, { token: t.ciToken, body: { wait: true, baseUrl: env.CHANGED_FIXTURE_ORIGIN } });
+    expect(changed.json.status).toBe("failed");
+    const [, diffDelivery] = await waitForDeliveries(path, 2, 20_000);
+    const diffEvent = verify(hook.secret, diffDelivery);
+    const diffs = await call("GET", `/api/v1/runs/${changed.json.runId}/diffs`, { token: t.ciToken });
+    expect(diffEvent.type).toBe("visual.diff_created");
+    expect(diffEvent.data).toMatchObject({ id: diffs.json.items[0].id, runId: changed.json.runId, step: "home", status: "pending", changedShare: diffs.json.items[0].changedShare });
+    expect(diffEvent.data.diffUrl).toMatch(/^http:\/\/localhost\/artifacts\/.+\?exp=\d+&sig=/);
+    expect(await receivedAt(path)).toHaveLength(2);
+  });
+
   it("retries a failed attempt on the schedule with the same webhook-id, and redelivers on request", async () => {
     const t = await bootTenant();
     const path = hookPath("fail-once");
