@@ -14,7 +14,8 @@ import { fanOut, settledId, type SettledListener, type SettledWork } from "./ser
 import { continueRunAfterCrawl } from "./services/runs";
 import type { Tracker } from "./services/tracker";
 import { reportToGitHub } from "./services/reporting";
-import { DEFAULT_WEBHOOK_POLICY, sendRunStarted, sendWebhookEvents } from "./services/webhooks";
+import { sendRunStarted, sendWebhookEvents } from "./services/webhooks";
+import { DEFAULT_WEBHOOK_POLICY } from "./services/webhook-policy";
 
 /** What a caller may provide instead: a request's D1 session, or a tracker that settles itself in place. */
 export type WiringOverrides = { db?: Db; primaryDb?: () => Db; tracker?: Tracker };

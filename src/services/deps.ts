@@ -12,7 +12,7 @@ import type { OnSettled } from "./settled";
 import type { TokenRevoker } from "./tokens";
 import type { Tracker } from "./tracker";
 import type { Outbound } from "./outbound";
-import type { WebhookPolicy } from "./webhooks";
+import type { WebhookPolicy } from "./webhook-policy";
 
 export type ServiceDeps = {
   db: Db;
