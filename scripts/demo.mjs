@@ -3,12 +3,16 @@
 // a CI trigger that crawls the demo site in Chromium, then runs the project's suite, and waits.
 import { api, bootstrapDemo, freePort, startFixtureSite, startWorker } from "./local-stack.mjs";
 import { runEdgeChecks } from "./edge-checks.mjs";
+import { startWebhookReceiver } from "../test/fixtures/webhook-receiver.mjs";
+import { Webhook } from "standardwebhooks";
 
 const portArg = process.argv.indexOf("--port");
 const port = portArg > 0 ? Number(process.argv[portArg + 1]) : await freePort();
 
 const site = await startFixtureSite(0);
 console.log(`demo site     ${site.origin}`);
+// A receiver for the project's webhooks, as a customer would run one.
+const receiver = await startWebhookReceiver(0);
 let worker;
 let exitCode = 0;
 try {
@@ -16,6 +20,10 @@ try {
   console.log(`worker        ${worker.origin} (wrangler dev, local bindings)`);
   const { org, project, ciToken, suite } = await bootstrapDemo(worker.origin, site.origin);
   console.log(`organization  ${org.id}\nproject       ${project.id}\nCI token      ${ciToken.slice(0, 12)}… (shown once)`);
+  const hookPath = "/hooks/ok/demo";
+  const hook = await api(worker.origin, "POST", `/projects/${project.id}/webhooks`, { token: org.apiKey, body: { url: `${receiver.origin}${hookPath}`, events: ["*"] } });
+  if (hook.status !== 201) throw new Error(`webhook: ${hook.status} ${hook.text}`);
+  console.log(`webhook       ${hook.json.id} → ${receiver.origin}${hookPath} (secret ${hook.json.secret.slice(0, 10)}…, shown once)`);
   // crawl: true crawls the site first (fillForms: through its form too), then runs the suite.
   const body = { wait: true, crawl: true, fillForms: true };
   console.log(`trigger       POST /api/v1/ci/trigger ${JSON.stringify(body)} …`);
@@ -55,6 +63,27 @@ try {
   const { fileName, spec, sha256 } = exported.json;
   console.log(`\nplaywright    ${fileName} (${spec.split("\n").length} lines, sha256 ${sha256.slice(0, 12)}…) and playwright.config.ts`);
 
+  // The deliveries the settled run and crawl made, verified as a receiver would, with standardwebhooks.
+  const wanted = ["run.started", "crawl.completed", "run.completed"];
+  const deadline = Date.now() + 20_000;
+  let received = [];
+  while (Date.now() < deadline) {
+    received = await (await fetch(`${receiver.origin}/__received?path=${encodeURIComponent(hookPath)}`)).json();
+    if (wanted.every((type) => received.some((d) => JSON.parse(d.body).type === type))) break;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  console.log(`\nwebhooks      ${received.length} deliveries at ${hookPath}`);
+  const verifier = new Webhook(hook.json.secret);
+  for (const delivery of received) {
+    const event = verifier.verify(delivery.body, delivery.headers);
+    console.log(`  ✓ ${event.type.padEnd(16)} ${delivery.headers["webhook-id"]}  signature verified (${event.data.status ?? ""})`);
+  }
+  const types = received.map((d) => JSON.parse(d.body).type);
+  if (!wanted.every((type) => types.includes(type))) {
+    console.error(`  missing: ${wanted.filter((type) => !types.includes(type)).join(", ")}`);
+    exitCode = 1;
+  }
+
   console.log("\nedge checks (wrangler's bundle)");
   for (const line of await runEdgeChecks(worker.origin, ciToken)) console.log(`  ✓ ${line}`);
 } catch (error) {
@@ -63,5 +92,6 @@ try {
 } finally {
   await worker?.stop();
   await site.close();
+  await receiver.close();
 }
 process.exit(exitCode);
