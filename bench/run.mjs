@@ -12,6 +12,8 @@
 //      of it by the same Chromium (crawl-bench.mjs), pages per second, peak memory, CPU per page.
 //   5. visual comparison: our strip-wise compare under workerd against pixelmatch + pngjs in Node,
 //      on 1280 × 3000 and 1280 × 8000 captures (visual-bench.mjs): time and peak-memory growth.
+//   6. webhooks: run settled → its run.completed at a local receiver, and D1 round trips per delivery
+//      (webhook-bench.mjs), on the first worker after 2.
 import { spawnSync } from "node:child_process";
 import { cpus, loadavg } from "node:os";
 import { join } from "node:path";
@@ -19,6 +21,7 @@ import { api, bootstrapDemo, freePort, root, startFixtureSite, startWorker } fro
 import { killChromium, killOwnWrangler, workerBrowsers, workerChromiumPids } from "./worker-processes.mjs";
 import { measureCrawls, printCrawls } from "./crawl-bench.mjs";
 import { measureVisual, printVisual } from "./visual-bench.mjs";
+import { measureWebhooks, printWebhooks } from "./webhook-bench.mjs";
 import { edgeCost } from "./server-timing.mjs";
 
 const LATENCY = { warmup: 40, perKind: 400, concurrency: [1, 8] };
@@ -340,6 +343,7 @@ try {
   let edge;
   let crawl;
   let visual;
+  let webhooks;
   const firstRuns = [];
   const reuseRuns = [];
   for (let i = 0; i < FRESH_WORKERS; i++) {
@@ -360,7 +364,7 @@ try {
         if (made.status !== 201) throw new Error(`create pool token: HTTP ${made.status} ${made.text}`);
         poolTokens.push(made.json.token);
       }
-      ctx = { ciToken, suiteId: suite.json.id, projectId: project.id, pool: tokenPool(poolTokens) };
+      ctx = { ciToken, orgKey: org.apiKey, suiteId: suite.json.id, projectId: project.id, pool: tokenPool(poolTokens) };
     }
     const first = await timedRun(worker.origin, port, ctx.ciToken, ctx.suiteId);
     firstRuns.push(first);
@@ -368,7 +372,9 @@ try {
 
     if (i === 0) {
       for (let r = 0; r < REUSE_RUNS; r++) reuseRuns.push(await timedRun(worker.origin, port, ctx.ciToken, ctx.suiteId));
-      console.error(`${REUSE_RUNS} reuse runs done; measuring request latency …`);
+      console.error(`${REUSE_RUNS} reuse runs done; measuring webhook delivery …`);
+      webhooks = await measureWebhooks({ ...ctx, origin: worker.origin, workerLog: worker.log, log: (line) => console.error(line) });
+      console.error("measuring request latency …");
       const measured = await measureLatency(worker.origin, ctx.pool, first.runId);
       latency = measured.rows;
       console.error(`latency done (${ctx.pool.size} Business CI tokens); counting limiter calls and D1 round trips …`);
@@ -489,6 +495,7 @@ try {
   printCrawls(crawl);
   warnings.push(...crawl.warnings);
   printVisual(visual);
+  printWebhooks(webhooks);
 
   for (const w of warnings) console.log(`   WARNING: ${w}`);
 
@@ -525,6 +532,7 @@ try {
       },
       crawl,
       visual,
+      webhooks,
       warnings,
       totalSeconds,
     }),

@@ -2,6 +2,7 @@
 import { createApp } from "./app";
 import type { Env } from "./env";
 import { wire } from "./wiring";
+import { countD1, createDb, type D1Usage } from "./db/client";
 import type { ServiceDeps } from "./services/deps";
 import { consumeJobs } from "./queue/jobs-consumer";
 import { consumeNotify } from "./queue/notify-consumer";
@@ -10,7 +11,7 @@ export { RunTracker } from "./durable/run-tracker";
 export { RateLimiter } from "./durable/rate-limiter";
 
 /** Each queue's consumer, by the queue's name in wrangler.toml (an environment may add a `-<env>` suffix). */
-const CONSUMERS: Record<string, (batch: MessageBatch<unknown>, deps: ServiceDeps) => Promise<void>> = {
+const CONSUMERS: Record<string, (batch: MessageBatch<unknown>, deps: ServiceDeps, d1: D1Usage) => Promise<void>> = {
   "aegis-jobs": consumeJobs,
   "aegis-notify": consumeNotify,
 };
@@ -28,6 +29,8 @@ export default {
     const consume = consumerOf(batch.queue);
     // A queue bound without a consumer here is a deployment mistake: retrying keeps its messages.
     if (!consume) throw new Error(`no consumer for queue ${batch.queue}`);
-    await consume(batch, wire(env));
+    // D1 round trips are counted, so a consumer can log what each message cost.
+    const d1: D1Usage = { queries: 0, ms: 0 };
+    await consume(batch, wire(env, { db: createDb(countD1(env.DB, d1)) }), d1);
   },
 } satisfies ExportedHandler<Env>;
