@@ -12,8 +12,8 @@ export default {
     if (new URL(request.url).pathname === "/decode") {
       // What decoding alone costs: both images' rows, nothing kept.
       let rows = 0;
-      for await (const _ of pngRows(body.subarray(0, split))) rows++;
-      for await (const _ of pngRows(body.subarray(split))) rows++;
+      for (const _ of pngRows(body.subarray(0, split))) rows++;
+      for (const _ of pngRows(body.subarray(split))) rows++;
       return Response.json({ rows });
     }
     const result = await comparePngs(body.subarray(0, split), body.subarray(split));

@@ -1,6 +1,6 @@
 // The streaming PNG codec and the strip-wise comparison, on images made here.
 import { describe, expect, it } from "vitest";
-import { pngRows, pngWriter, pngHeader } from "../src/visual/png";
+import { PngFormatError, pngRows, pngWriter, pngHeader } from "../src/visual/png";
 import { comparePngs } from "../src/visual/compare";
 
 type Paint = (x: number, y: number) => [number, number, number];
@@ -15,22 +15,140 @@ async function makePng(width: number, height: number, paint: Paint) {
   return writer.finish();
 }
 
-async function rowsOf(png: Uint8Array) {
+function rowsOf(png: Uint8Array) {
   const rows: Uint8Array[] = [];
-  for await (const row of pngRows(png)) rows.push(row.slice());
+  for (const row of pngRows(png)) rows.push(row.slice());
   return rows;
 }
 
 const page: Paint = (x, y) => [(x * 7) % 256, (y * 3) % 256, 200];
+const expectedRow = (width: number, y: number, paint: Paint) => Array.from({ length: width }, (_, x) => [...paint(x, y), 255]).flat();
+
+// A PNG put together by hand: its chunks as given (the CRCs are not checked by the reader).
+function pngOf(header: { width: number; height: number; colorType: number }, chunks: [string, Uint8Array][]) {
+  const ihdr = new Uint8Array(13);
+  new DataView(ihdr.buffer).setUint32(0, header.width);
+  new DataView(ihdr.buffer).setUint32(4, header.height);
+  ihdr.set([8, header.colorType, 0, 0, 0], 8);
+  const parts = [new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])];
+  for (const [type, data] of [["IHDR", ihdr], ...chunks, ["IEND", new Uint8Array()]] as [string, Uint8Array][]) {
+    const chunk = new Uint8Array(12 + data.length);
+    new DataView(chunk.buffer).setUint32(0, data.length);
+    chunk.set(new TextEncoder().encode(type), 4);
+    chunk.set(data, 8);
+    parts.push(chunk);
+  }
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  parts.reduce((at, p) => (out.set(p, at), at + p.length), 0);
+  return out;
+}
+
+/** The IDAT data of a PNG made by pngWriter, joined. */
+function idatOf(png: Uint8Array) {
+  const view = new DataView(png.buffer, png.byteOffset, png.byteLength);
+  const parts: Uint8Array[] = [];
+  for (let at = 8; at < png.length; at += 12 + view.getUint32(at)) {
+    if (String.fromCharCode(...png.subarray(at + 4, at + 8)) === "IDAT") parts.push(png.subarray(at + 8, at + 8 + view.getUint32(at)));
+  }
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  parts.reduce((at, p) => (out.set(p, at), at + p.length), 0);
+  return out;
+}
+
+async function deflate(data: Uint8Array<ArrayBuffer>) {
+  return new Uint8Array(await new Response(new Blob([data]).stream().pipeThrough(new CompressionStream("deflate"))).arrayBuffer());
+}
+
+/** Scanlines of `paint` with PNG filter `(y % 5)` on each row (Chromium's encoder picks a filter per row). */
+function filteredScanlines(width: number, height: number, bpp: 3 | 4, paint: Paint) {
+  const stride = width * bpp;
+  const raw = (y: number) => new Uint8Array(Array.from({ length: width }, (_, x) => [...paint(x, y), 255].slice(0, bpp)).flat());
+  const out = new Uint8Array(height * (stride + 1));
+  let above = new Uint8Array(stride);
+  for (let y = 0; y < height; y++) {
+    const line = raw(y);
+    const filter = y % 5;
+    const left = (i: number) => (i >= bpp ? line[i - bpp] : 0);
+    const upLeft = (i: number) => (i >= bpp ? above[i - bpp] : 0);
+    const paeth = (a: number, b: number, c: number) => {
+      const p = a + b - c;
+      const [pa, pb, pc] = [Math.abs(p - a), Math.abs(p - b), Math.abs(p - c)];
+      return pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
+    };
+    out[y * (stride + 1)] = filter;
+    for (let i = 0; i < stride; i++) {
+      const predicted = [0, left(i), above[i], (left(i) + above[i]) >> 1, paeth(left(i), above[i], upLeft(i))][filter];
+      out[y * (stride + 1) + 1 + i] = (line[i] - predicted) & 255;
+    }
+    above = line;
+  }
+  return out;
+}
 
 describe("the PNG codec", () => {
   it("reads back every row it wrote", async () => {
     const png = await makePng(301, 517, page);
     expect(pngHeader(png)).toMatchObject({ width: 301, height: 517, bitDepth: 8, colorType: 6 });
-    const rows = await rowsOf(png);
+    const rows = rowsOf(png);
     expect(rows).toHaveLength(517);
     expect([...rows[0].subarray(0, 8)]).toEqual([0, 0, 200, 255, 7, 0, 200, 255]);
-    expect([...rows[516].subarray(4 * 300, 4 * 301)]).toEqual([...page(300, 516), 255]);
+    rows.forEach((row, y) => expect([...row], `row ${y}`).toEqual(expectedRow(301, y, page)));
+  });
+
+  it("undoes every PNG filter, for RGB and RGBA images", async () => {
+    for (const [bpp, colorType] of [[3, 2], [4, 6]] as const) {
+      const png = pngOf({ width: 37, height: 23, colorType }, [["IDAT", await deflate(filteredScanlines(37, 23, bpp, page))]]);
+      const rows = rowsOf(png);
+      expect(rows).toHaveLength(23);
+      rows.forEach((row, y) => expect([...row], `colour type ${colorType}, row ${y}`).toEqual(expectedRow(37, y, page)));
+    }
+  });
+
+  it("reads image data split across many IDAT chunks, even a few bytes each", async () => {
+    const data = idatOf(await makePng(200, 300, page));
+    const pieces: [string, Uint8Array][] = [];
+    for (let at = 0, n = 1; at < data.length; at += n, n = (n % 13) + 1) pieces.push(["IDAT", data.subarray(at, at + n)]);
+    expect(pieces.length).toBeGreaterThan(100);
+    const rows = rowsOf(pngOf({ width: 200, height: 300, colorType: 6 }, pieces));
+    expect(rows).toHaveLength(300);
+    rows.forEach((row, y) => expect([...row], `row ${y}`).toEqual(expectedRow(200, y, page)));
+  });
+
+  it("reads uncompressed (stored) image data", async () => {
+    const scanlines = filteredScanlines(5, 4, 3, page);
+    const stored = new Uint8Array([0x78, 0x01, 0x01, scanlines.length & 255, scanlines.length >> 8, ~scanlines.length & 255, (~scanlines.length >> 8) & 255, ...scanlines, 0, 0, 0, 0]);
+    expect(rowsOf(pngOf({ width: 5, height: 4, colorType: 2 }, [["IDAT", stored]])).map((row) => [...row])).toEqual([0, 1, 2, 3].map((y) => expectedRow(5, y, page)));
+  });
+
+  it("says a truncated PNG ends early, whether cut inside its data or before the last rows", async () => {
+    const data = idatOf(await makePng(200, 300, page));
+    for (const cut of [10, Math.floor(data.length / 2), data.length - 5]) {
+      const png = pngOf({ width: 200, height: 300, colorType: 6 }, [["IDAT", data.subarray(0, cut)]]);
+      expect(() => rowsOf(png), `cut at ${cut} of ${data.length}`).toThrow(PngFormatError);
+      expect(() => rowsOf(png)).toThrow(/ends early|ends at row/);
+    }
+    // Complete data, but for fewer rows than the header says.
+    const short = pngOf({ width: 200, height: 301, colorType: 6 }, [["IDAT", data]]);
+    expect(() => rowsOf(short)).toThrow("PNG data ends at row 300 of 301");
+  });
+
+  it("rejects corrupt image data with a clear error", async () => {
+    const data = idatOf(await makePng(200, 300, page));
+    const notZlib = data.slice();
+    notZlib[0] = 0x79;
+    expect(() => rowsOf(pngOf({ width: 200, height: 300, colorType: 6 }, [["IDAT", notZlib]]))).toThrow("corrupt PNG data: not a zlib stream");
+    const badBlock = data.slice();
+    badBlock[2] = 0b111; // final block of the reserved type 3
+    expect(() => rowsOf(pngOf({ width: 200, height: 300, colorType: 6 }, [["IDAT", badBlock]]))).toThrow("corrupt PNG data: invalid block type");
+    expect(() => rowsOf(pngOf({ width: 200, height: 300, colorType: 6 }, []))).toThrow("PNG without image data");
+    // Random bytes in the middle: an error or wrong pixels, never a hang.
+    const garbled = data.slice();
+    for (let i = 40; i < 80; i++) garbled[i] = (i * 37) & 255;
+    try {
+      rowsOf(pngOf({ width: 200, height: 300, colorType: 6 }, [["IDAT", garbled]]));
+    } catch (error) {
+      expect(error).toBeInstanceOf(PngFormatError);
+    }
   });
 });
 
@@ -44,7 +162,7 @@ describe("comparing a capture with its baseline", () => {
     expect(result.changedPixels).toBe(100 * 20 + 50 * 50);
     expect(result.changedShare).toBeCloseTo(4500 / (1280 * 3000), 10);
     expect(pngHeader(result.diffPng!)).toMatchObject({ width: 1280, height: 3000 });
-    const rows = await rowsOf(result.diffPng!);
+    const rows = rowsOf(result.diffPng!);
     expect([...rows[130].subarray(150 * 4, 151 * 4)]).toEqual([255, 0, 0, 255]);
     expect([...rows[2920].subarray(620 * 4, 621 * 4)]).toEqual([255, 0, 0, 255]);
     expect(rows[10][0]).toBe(rows[10][1]); // unchanged pixels are drawn grey

@@ -1,5 +1,5 @@
-// Compares a capture with its baseline in horizontal strips, so peak memory stays a few hundred
-// kilobytes whatever the page height: pixelmatch (anti-aliased pixels ignored) runs on each strip
+// Compares a capture with its baseline in horizontal strips, so peak memory stays about 3 MB of
+// buffers whatever the page height (the strips, two decoders, a batch of diff rows): pixelmatch (anti-aliased pixels ignored) runs on each strip
 // with two rows of context above and below, which it reads for its anti-aliasing test but does
 // not count (its ignoreMask), and the diff image is encoded row by row as the strips go.
 import pixelmatch from "pixelmatch";
@@ -60,7 +60,8 @@ export async function comparePngs(baseline: Uint8Array, capture: Uint8Array, opt
       stripA.copyWithin(0, (from - held) * rowBytes, (from - held + keep) * rowBytes);
       stripB.copyWithin(0, (from - held) * rowBytes, (from - held + keep) * rowBytes);
       for (let y = from + keep; y < to; y++) {
-        const [a, b] = await Promise.all([rowsA.next(), rowsB.next()]);
+        const a = rowsA.next();
+        const b = rowsB.next();
         if (a.done || b.done) throw new Error("a PNG ended before its height");
         stripA.set(a.value, (y - from) * rowBytes);
         stripB.set(b.value, (y - from) * rowBytes);
@@ -86,7 +87,8 @@ export async function comparePngs(baseline: Uint8Array, capture: Uint8Array, opt
     for (let y = common; y < shot.height; y++) await diff.writeRow(red);
     changedPixels += Math.abs(base.height - shot.height) * width;
   } finally {
-    await Promise.all([rowsA.return(undefined), rowsB.return(undefined)]);
+    rowsA.return(undefined);
+    rowsB.return(undefined);
   }
   const png = await diff.finish();
   return { width, height: shot.height, changedPixels, totalPixels, changedShare: changedPixels / totalPixels, diffPng: changedPixels > 0 ? png : null };

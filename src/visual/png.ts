@@ -1,8 +1,10 @@
 // PNG rows as a stream, both ways, so a full-page capture (1280 × 8000 is 41 MB decoded) never has
-// to be whole in a Worker's 128 MB: the decoder inflates with the runtime's DecompressionStream,
-// fed a little at a time, and hands out one unfiltered RGBA row at a time; the encoder deflates
-// rows as they come.
+// to be whole in a Worker's 128 MB: the decoder inflates a little at a time into a fixed buffer
+// (inflate.ts) and hands out one unfiltered RGBA row at a time; the encoder deflates rows as they
+// come.
 // It reads what Chromium writes (8-bit RGB or RGBA, not interlaced) and writes 8-bit RGBA.
+
+import { InflateError, ZlibInflater } from "./inflate";
 
 const SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 
@@ -32,54 +34,17 @@ function idatPayloads(bytes: Uint8Array): Uint8Array[] {
   return payloads;
 }
 
-/** Compressed bytes handed to the inflater at a time: what it holds inflated stays near this times the compression ratio. */
-const FEED_BYTES = 8 * 1024;
-const IDLE = Symbol("idle");
-
-/**
- * The inflated IDAT data, a chunk at a time, fed on demand. workerd's DecompressionStream takes all
- * the input it is given at once and queues everything it inflates (measured: 2.8 MB of IDAT
- * became 20 MB queued before the first read), so piping the whole image through it would hold the
- * whole decoded image. Here input goes in 8 KB at a time, only when no output is waiting.
- */
-function inflater(bytes: Uint8Array) {
+/** The inflated image data, a piece at a time, inflated only as the rows are read. */
+function* inflated(bytes: Uint8Array): Generator<Uint8Array> {
   const payloads = idatPayloads(bytes);
-  const stream = new DecompressionStream("deflate");
-  const writer = stream.writable.getWriter();
-  const reader = stream.readable.getReader() as ReadableStreamDefaultReader<Uint8Array>;
-  let payload = 0;
-  let offset = 0;
-  let closed = false;
-  let pending: Promise<ReadableStreamReadResult<Uint8Array>> | null = null;
-  const idle = () => new Promise<typeof IDLE>((resolve) => setTimeout(() => resolve(IDLE), 0));
-  return {
-    async next(): Promise<Uint8Array | null> {
-      for (;;) {
-        pending ??= reader.read();
-        // Output already queued wins the first race; only when none is, wait a turn of the event loop.
-        let result = await Promise.race([pending, Promise.resolve(IDLE)]);
-        if (result === IDLE) result = await Promise.race([pending, idle()]);
-        if (result !== IDLE) {
-          pending = null;
-          return result.done ? null : result.value;
-        }
-        // Nothing inflated is waiting: give the inflater the next few compressed bytes.
-        if (payload < payloads.length) {
-          const piece = payloads[payload].subarray(offset, offset + FEED_BYTES);
-          offset += piece.length;
-          if (offset >= payloads[payload].length) [payload, offset] = [payload + 1, 0];
-          await writer.write(piece as Uint8Array<ArrayBuffer>);
-        } else if (!closed) {
-          closed = true;
-          await writer.close();
-        }
-      }
-    },
-    async cancel() {
-      await reader.cancel().catch(() => {});
-      await writer.abort().catch(() => {});
-    },
-  };
+  if (!payloads.length) throw new PngFormatError("PNG without image data");
+  try {
+    const inflater = new ZlibInflater(payloads);
+    for (let data = inflater.read(); data; data = inflater.read()) yield data;
+  } catch (error) {
+    if (error instanceof InflateError) throw new PngFormatError(`corrupt PNG data: ${error.message}`);
+    throw error;
+  }
 }
 
 const paeth = (a: number, b: number, c: number) => {
@@ -115,46 +80,50 @@ function unfilter(filter: number, line: Uint8Array, previous: Uint8Array, bpp: n
 
 /**
  * The image's rows, top to bottom, each as RGBA (4 × width bytes). The same buffer is reused for
- * every row: copy what you keep. Peak memory: two scanlines and the inflater's window.
+ * every row: copy what you keep. Memory: two scanlines and the inflater's buffers (about 230 KB),
+ * whatever the height. Synchronous: the inflater runs in JavaScript, so there is nothing to wait for.
  */
-export async function* pngRows(bytes: Uint8Array): AsyncGenerator<Uint8Array> {
+export function* pngRows(bytes: Uint8Array): Generator<Uint8Array> {
   const header = pngHeader(bytes);
   if (header.bitDepth !== 8 || (header.colorType !== 6 && header.colorType !== 2) || header.interlace !== 0) {
     throw new PngFormatError(`unsupported PNG (bit depth ${header.bitDepth}, colour type ${header.colorType}, interlace ${header.interlace})`);
   }
+  const { width, height } = header;
   const bpp = header.colorType === 6 ? 4 : 3;
-  const stride = header.width * bpp;
-  let previous = new Uint8Array(stride);
-  let current = new Uint8Array(stride);
-  const rgba = new Uint8Array(header.width * 4);
-  const pending = new Uint8Array(stride + 1);
+  const stride = width * bpp;
+  // Each line is its filter byte and its pixels; `previous` starts as the zero line above the image.
+  let previous = new Uint8Array(stride + 1);
+  let current = new Uint8Array(stride + 1);
+  const rgba = new Uint8Array(width * 4);
+  if (bpp === 3) rgba.fill(255);
   let filled = 0;
   let row = 0;
-  const inflated = inflater(bytes);
-  try {
-    while (row < header.height) {
-      const value = await inflated.next();
-      if (!value) throw new PngFormatError(`PNG data ends at row ${row} of ${header.height}`);
-      let at = 0;
-      while (at < value.length && row < header.height) {
-        const take = Math.min(stride + 1 - filled, value.length - at);
-        pending.set(value.subarray(at, at + take), filled);
-        filled += take;
-        at += take;
-        if (filled < stride + 1) break;
-        current.set(pending.subarray(1));
-        unfilter(pending[0], current, previous, bpp);
-        if (bpp === 4) rgba.set(current);
-        else for (let x = 0, i = 0; x < header.width; x++, i += 3) rgba.set([current[i], current[i + 1], current[i + 2], 255], x * 4);
-        yield rgba;
-        [previous, current] = [current, previous];
-        filled = 0;
-        row++;
+  for (const data of inflated(bytes)) {
+    let at = 0;
+    while (at < data.length && row < height) {
+      const take = Math.min(stride + 1 - filled, data.length - at);
+      current.set(data.subarray(at, at + take), filled);
+      filled += take;
+      at += take;
+      if (filled < stride + 1) break;
+      const pixels = current.subarray(1);
+      unfilter(current[0], pixels, previous.subarray(1), bpp);
+      if (bpp === 4) rgba.set(pixels);
+      else {
+        for (let i = 0, o = 0; i < stride; i += 3, o += 4) {
+          rgba[o] = pixels[i];
+          rgba[o + 1] = pixels[i + 1];
+          rgba[o + 2] = pixels[i + 2];
+        }
       }
+      yield rgba;
+      [previous, current] = [current, previous];
+      filled = 0;
+      row++;
     }
-  } finally {
-    await inflated.cancel();
+    if (row === height) return;
   }
+  throw new PngFormatError(`PNG data ends at row ${row} of ${height}`);
 }
 
 const CRC_TABLE = (() => {
@@ -173,23 +142,32 @@ function crc32(parts: Uint8Array[]): number {
   return (c ^ 0xffffffff) >>> 0;
 }
 
-function chunk(type: string, data: Uint8Array): Uint8Array {
-  const out = new Uint8Array(12 + data.length);
-  const view = new DataView(out.buffer);
-  view.setUint32(0, data.length);
-  const typeBytes = new TextEncoder().encode(type);
-  out.set(typeBytes, 4);
-  out.set(data, 8);
-  view.setUint32(8 + data.length, crc32([typeBytes, data]));
-  return out;
+const IHDR = new TextEncoder().encode("IHDR");
+const IDAT = new TextEncoder().encode("IDAT");
+const IEND = new TextEncoder().encode("IEND");
+/** Rows handed to the compressor at a time: one write per row cost workerd native memory per write. */
+const WRITE_BYTES = 256 * 1024;
+
+/** Writes a chunk (length, type, data, CRC) into `out` at `at`; answers where it ends. */
+function putChunk(out: Uint8Array, at: number, type: Uint8Array, data: Uint8Array): number {
+  const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
+  view.setUint32(at, data.length);
+  out.set(type, at + 4);
+  out.set(data, at + 8);
+  view.setUint32(at + 8 + data.length, crc32([type, data]));
+  return at + 12 + data.length;
 }
 
 /**
  * Writes an RGBA PNG from rows as they come; `finish()` answers the file. Memory: the compressed
- * output and one line buffer, reused (each write is awaited, so the compressor has taken it).
+ * output and a batch of rows (WRITE_BYTES), reused: each write is awaited, so the compressor has
+ * taken it.
  */
 export function pngWriter(width: number, height: number) {
-  const line = new Uint8Array(width * 4 + 1); // filter 0: the row as it is
+  const lineBytes = width * 4 + 1; // filter 0: the row as it is
+  const batchRows = Math.max(1, Math.floor(WRITE_BYTES / lineBytes));
+  const batch = new Uint8Array(batchRows * lineBytes);
+  let batched = 0;
   const compressor = new CompressionStream("deflate");
   const writer = compressor.writable.getWriter();
   const compressed: Uint8Array[] = [];
@@ -201,16 +179,22 @@ export function pngWriter(width: number, height: number) {
       compressed.push(value);
     }
   })();
+  const flush = async () => {
+    if (batched) await writer.write(batch.subarray(0, batched * lineBytes));
+    batched = 0;
+  };
   let written = 0;
   return {
     async writeRow(rgba: Uint8Array) {
       if (rgba.length !== width * 4) throw new Error(`a row of ${rgba.length} bytes for width ${width}`);
-      line.set(rgba, 1);
-      await writer.write(line);
+      batch.set(rgba, batched * lineBytes + 1);
+      batched++;
       written++;
+      if (batched === batchRows) await flush();
     },
     async finish(): Promise<Uint8Array> {
       if (written !== height) throw new Error(`${written} rows written of ${height}`);
+      await flush();
       await writer.close();
       await collected;
       const header = new Uint8Array(13);
@@ -218,13 +202,12 @@ export function pngWriter(width: number, height: number) {
       view.setUint32(0, width);
       view.setUint32(4, height);
       header.set([8, 6, 0, 0, 0], 8);
-      const parts = [new Uint8Array(SIGNATURE), chunk("IHDR", header), ...compressed.map((data) => chunk("IDAT", data)), chunk("IEND", new Uint8Array())];
-      const out = new Uint8Array(parts.reduce((sum, p) => sum + p.length, 0));
-      let at = 0;
-      for (const part of parts) {
-        out.set(part, at);
-        at += part.length;
-      }
+      const size = SIGNATURE.length + (12 + header.length) + compressed.reduce((sum, data) => sum + 12 + data.length, 0) + 12;
+      const out = new Uint8Array(size);
+      out.set(SIGNATURE);
+      let at = putChunk(out, SIGNATURE.length, IHDR, header);
+      for (const data of compressed) at = putChunk(out, at, IDAT, data);
+      putChunk(out, at, IEND, new Uint8Array());
       return out;
     },
   };
