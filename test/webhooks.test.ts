@@ -7,7 +7,7 @@ import { Webhook } from "standardwebhooks";
 import { urlPolicyFrom } from "../src/browser/url-policy";
 import { consumeNotify } from "../src/queue/notify-consumer";
 import type { ServiceDeps } from "../src/services/deps";
-import { sendWebhookEvents } from "../src/services/webhooks";
+import { listDeliveriesPage, redeliver, sendWebhookEvents } from "../src/services/webhooks";
 import { DEFAULT_WEBHOOK_POLICY } from "../src/services/webhook-policy";
 import { createDb } from "../src/db/client";
 import { findRunById } from "../src/db/runs";
@@ -210,6 +210,25 @@ describe("webhook deliveries", () => {
     }, { what: "the redelivery logged" });
     expect(after.json.items[0]).toMatchObject({ attempt: 3, statusCode: 200 });
     expect((await call("POST", `/webhooks/${hook.id}/deliveries/${crypto.randomUUID()}/redeliver`, { token: t.orgKey })).status).toBe(404);
+  });
+
+  it("keeps what was sent for 7 days: after that the log shows no body and redelivery answers 409", async () => {
+    const t = await bootTenant();
+    const path = hookPath("ok");
+    const hook = await createHook(t.orgKey, t.projectId, path, ["webhook.test"]);
+    await call("POST", `/webhooks/${hook.id}/test`, { token: t.orgKey });
+    await waitForDeliveries(path, 1);
+    const log = await eventually(async () => {
+      const res = await call("GET", `/webhooks/${hook.id}/deliveries`, { token: t.orgKey });
+      return res.json.totalCount === 1 && res;
+    }, { what: "the delivery logged" });
+    expect(log.json.items[0].requestBody).toContain('"type":"webhook.test"');
+
+    const eightDaysLater = { ...wire(env), now: () => new Date(Date.now() + 8 * 24 * 3600 * 1000) };
+    const scope = { orgId: t.orgId };
+    const later = await listDeliveriesPage(eightDaysLater, scope, hook.id, { page: 1, pageSize: 20 });
+    expect(later.items[0]).toMatchObject({ requestBody: null, statusCode: 204 });
+    await expect(redeliver(eightDaysLater, scope, hook.id, log.json.items[0].id)).rejects.toMatchObject({ code: "webhook.message_expired", status: 409 });
   });
 
   it("signs with both secrets for a day after a rotation, then with the new one only", async () => {

@@ -80,7 +80,7 @@ export async function listDeliveries(db: Db, webhookId: string, query: PageQuery
   const where = eq(webhookDeliveries.webhookId, webhookId);
   const [items, [{ total }]] = await db.batch([
     db
-      .select({ delivery: webhookDeliveries, event: webhookMessages.eventType, body: webhookMessages.body })
+      .select({ delivery: webhookDeliveries, event: webhookMessages.eventType, body: webhookMessages.body, sentAt: sql<string>`${webhookMessages.createdAt}`.as("sent_at") })
       .from(webhookDeliveries)
       .innerJoin(webhookMessages, eq(webhookMessages.id, webhookDeliveries.messageId))
       .where(where)

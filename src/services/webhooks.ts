@@ -136,13 +136,15 @@ export async function rotateWebhookSecret(deps: WebhookDeps & Pick<ServiceDeps, 
   return { ...webhookView(row!), secret };
 }
 
-export async function listDeliveriesPage(deps: Pick<ServiceDeps, "db">, scope: Scope, id: string, query: PageQuery) {
+export async function listDeliveriesPage(deps: Pick<ServiceDeps, "db" | "now" | "webhookPolicy">, scope: Scope, id: string, query: PageQuery) {
   await webhookInScope(deps, scope, id);
   const { items, totalCount } = await listDeliveries(deps.db, id, query);
+  // Bodies are dropped when the endpoint's next message is stored; until then, hidden once past retention.
+  const keptSince = deps.now().getTime() - deps.webhookPolicy.bodyRetentionMs;
   return {
-    items: items.map(({ delivery: d, event, body }) => ({
+    items: items.map(({ delivery: d, event, body, sentAt }) => ({
       id: d.id, messageId: d.messageId, event, attempt: d.attempt, statusCode: d.statusCode, error: d.error,
-      durationMs: d.durationMs, createdAt: d.createdAt, requestBody: body, responseBody: d.responseBody,
+      durationMs: d.durationMs, createdAt: d.createdAt, requestBody: Date.parse(sentAt) >= keptSince ? body : null, responseBody: d.responseBody,
     })),
     totalCount,
     page: query.page,
@@ -151,15 +153,16 @@ export async function listDeliveriesPage(deps: Pick<ServiceDeps, "db">, scope: S
 }
 
 /** Sends a delivered message again: the same webhook-id, a new timestamp and signature. */
-export async function redeliver(deps: Pick<ServiceDeps, "db" | "notify">, scope: Scope, webhookId: string, deliveryId: string) {
+export async function redeliver(deps: Pick<ServiceDeps, "db" | "notify" | "now" | "webhookPolicy">, scope: Scope, webhookId: string, deliveryId: string) {
   await webhookInScope(deps, scope, webhookId);
   const delivery = await findDelivery(deps.db, webhookId, deliveryId);
   if (!delivery) throw notFound("Delivery");
   const found = await findWebhookMessage(deps.db, delivery.messageId);
-  if (!found?.message.body) throw new ApiError("webhook.message_expired", "This message's body is no longer kept (7 days), so it cannot be sent again", { messageId: delivery.messageId });
+  const expired = !found?.message.body || Date.parse(found.message.createdAt) < deps.now().getTime() - deps.webhookPolicy.bodyRetentionMs;
+  if (expired) throw new ApiError("webhook.message_expired", "This message's body is no longer kept (7 days), so it cannot be sent again", { messageId: delivery.messageId });
   const attempt = (await lastAttemptOf(deps.db, delivery.messageId)) + 1;
   await deps.notify.send({ kind: "webhook", messageId: delivery.messageId, attempt });
-  return { messageId: delivery.messageId, event: found.message.eventType, status: "queued" as const };
+  return { messageId: delivery.messageId, event: found!.message.eventType, status: "queued" as const };
 }
 
 /** A `webhook.test` event to this endpoint alone, now. */
