@@ -38,6 +38,7 @@ export const ERROR_CODES = {
   "crawl.already_settled": { status: 409, meaning: "The crawl already ended" },
   "visual.already_decided": { status: 409, meaning: "The diff was already approved or rejected" },
   "visual.baseline_moved": { status: 409, meaning: "The baseline changed since this diff was made: run again and review the new diff" },
+  "visual.capture_expired": { status: 410, meaning: "The diff's capture has expired (90 days): run again and review the new diff" },
   "webhook.target_not_allowed": { status: 400, meaning: "The webhook url is refused by the URL policy (private address, bad scheme)" },
   "webhook.secrets_unavailable": { status: 503, meaning: "This deployment cannot store webhook secrets (CREDENTIAL_KEYS unset)" },
   "webhook.message_expired": { status: 409, meaning: "The message's body is older than 7 days: it cannot be sent again" },

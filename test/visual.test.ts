@@ -174,6 +174,22 @@ describe("a screenshot step", () => {
     expect((await call("GET", `/projects/${a.projectId}/baselines`, { token: a.ciToken })).json.items).toMatchObject([{ branch: "main", version: 1 }]);
     expect((await call("GET", `/api/v1/runs/${changed.json.runId}`, { token: a.ciToken })).json).toMatchObject({ runId: changed.json.runId, status: "failed" });
   });
+  it("answers 410 for a diff whose capture has expired, and the baseline stays", async () => {
+    const t = await bootTenant();
+    const { suiteId } = await createSuiteWithCase(t.ciToken, t.projectId, HOME_SHOT, "home looks right");
+    await runSuite(t.ciToken, suiteId);
+    const changed = await runSuite(t.ciToken, suiteId, env.CHANGED_FIXTURE_ORIGIN);
+    const diffId = changed.json.results[0].visual[0].diffId as string;
+    // The bucket's lifecycle rule removed the run's artifacts, as it does after 90 days.
+    const objects = await env.ARTIFACTS.list({ prefix: `runs/${changed.json.runId}/` });
+    await env.ARTIFACTS.delete(objects.objects.map((o) => o.key));
+    const approved = await call("POST", `/diffs/${diffId}/approve`, { token: t.ciToken });
+    expect(approved.status, approved.text).toBe(410);
+    expect(approved.json.code).toBe("visual.capture_expired");
+    expect((await call("GET", `/diffs/${diffId}`, { token: t.ciToken })).json.status).toBe("pending");
+    const baselines = await call("GET", `/projects/${t.projectId}/baselines`, { token: t.ciToken });
+    expect(baselines.json.items.map((b: any) => b.version)).toEqual([1]);
+  });
 });
 
 /** Fetches a signed artifact link through the Worker. */

@@ -42,6 +42,7 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
   403: "Authenticated, but this key may not do this",
   404: "Not found (also for another tenant's resources)",
   409: "Conflict",
+  410: "Gone: what this needs has expired",
   413: "Body too large",
   415: "Body is not JSON",
   422: "The request is valid but cannot be carried out",

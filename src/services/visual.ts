@@ -182,7 +182,8 @@ export async function approveDiff(deps: VisualDeps, scope: Scope, id: string) {
     throw new ApiError("visual.baseline_moved", `The baseline on ${diff.branch} changed since this diff; run again and review the new diff`, { version: own?.version ?? null });
   }
   const capture = await getBytes(deps.artifacts, diff.captureKey);
-  if (!capture) throw new Error(`capture ${diff.captureKey} is missing`);
+  // Run artifacts expire (the bucket's lifecycle rule): an old diff can no longer become a baseline.
+  if (!capture) throw new ApiError("visual.capture_expired", "This diff's capture is no longer kept (run artifacts expire after 90 days); run again and review the new diff");
   const at = deps.now().toISOString();
   const { width, height } = pngHeader(capture);
   const next = { width, height, chromiumVersion: diff.captureChromium, source: "approved" as const, diffId: diff.id, updatedAt: at };

@@ -22,7 +22,7 @@ export const getDiffRoute = createRoute({
 export const approveDiffRoute = createRoute({
   method: "post", path: "/diffs/{id}/approve", tags, ...anyTenant, summary: "Approve: the capture becomes the baseline for later runs",
   request: { params: IdParams },
-  responses: { 200: jsonContent(VisualDiffSchema, "The approved diff"), ...errorResponses(400, 401, 404, 409) },
+  responses: { 200: jsonContent(VisualDiffSchema, "The approved diff"), ...errorResponses(400, 401, 404, 409, 410) },
 });
 
 export const rejectDiffRoute = createRoute({
