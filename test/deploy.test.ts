@@ -220,12 +220,39 @@ describe("npm run secrets:generate", () => {
     expect(run.status, run.text).toBe(200);
     expect(run.json).toMatchObject({ status: "passed", passed: 1, total: 1 });
     // The run's link is signed with the generated LINK_SIGNING_SECRET: it opens there, and
-    // nowhere else (so rotating the secret ends the old links, as docs/deploy.md says).
+    // nowhere else.
     const page = await callWorker(production, "GET", run.json.url);
     expect(page.status).toBe(200);
     expect(page.text).toContain("passed");
-    const rotated = await callWorker(asProduction({ ...secrets, LINK_SIGNING_SECRET: generateSecrets().LINK_SIGNING_SECRET }), "GET", run.json.url);
-    expect(rotated.status).toBe(404);
+    const replaced = await callWorker(asProduction({ ...secrets, LINK_SIGNING_SECRET: generateSecrets().LINK_SIGNING_SECRET }), "GET", run.json.url);
+    expect(replaced.status).toBe(404);
+  });
+
+  it("rotates LINK_SIGNING_SECRET as documented: the new first secret signs, the old one still opens its links until removed", async () => {
+    const secrets = generateSecrets();
+    const before = asProduction(secrets);
+    const org = await callWorker(before, "POST", "/api/v1/orgs", { token: secrets.ADMIN_TOKEN, body: { name: "Rotating", plan: "pro" } });
+    const project = await callWorker(before, "POST", "/api/v1/projects", { token: org.json.apiKey, body: { name: "Web", baseUrl: fixtureOrigin() } });
+    const token = await callWorker(before, "POST", `/api/v1/projects/${project.json.id}/tokens`, { token: org.json.apiKey, body: { name: "CI" } });
+    const suite = await callWorker(before, "POST", `/api/v1/projects/${project.json.id}/suites`, { token: token.json.token, body: { name: "Smoke" } });
+    await callWorker(before, "POST", `/api/v1/suites/${suite.json.id}/cases`, { token: token.json.token, body: { name: "home", steps: [{ action: "goto", url: "/" }] } });
+    const run = await callWorker(before, "POST", "/api/v1/ci/trigger", { token: token.json.token, body: { wait: true } });
+    const oldLink: string = run.json.url;
+
+    const fresh = generateSecrets().LINK_SIGNING_SECRET;
+    const during = asProduction({ ...secrets, LINK_SIGNING_SECRET: `${fresh},${secrets.LINK_SIGNING_SECRET}` });
+    expect((await callWorker(during, "GET", oldLink)).status).toBe(200);
+    const newLink: string = (await callWorker(during, "GET", `/api/v1/ci/runs/${run.json.runId}`, { token: token.json.token })).json.url;
+    expect(newLink).not.toBe(oldLink);
+    expect((await callWorker(during, "GET", newLink)).status).toBe(200);
+
+    const after = asProduction({ ...secrets, LINK_SIGNING_SECRET: fresh });
+    expect((await callWorker(after, "GET", oldLink)).status).toBe(404);
+    expect((await callWorker(after, "GET", newLink)).status).toBe(200);
+    // Each secret of the list is judged: a weak one refuses to serve.
+    const weak = await callWorker(asProduction({ ...secrets, LINK_SIGNING_SECRET: `${fresh},short` }), "GET", "/api/v1/projects", { token: org.json.apiKey });
+    expect(weak.status).toBe(503);
+    expect(weak.json.details.settings).toEqual([{ name: "LINK_SIGNING_SECRET", problem: "entry 2 is shorter than 32 characters" }]);
   });
 
   it("rotates CREDENTIAL_KEYS as documented: the new first key encrypts, the old one still decrypts", async () => {

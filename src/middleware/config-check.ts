@@ -64,11 +64,18 @@ async function credentialKeysProblem(setting: string | undefined): Promise<strin
 /** Every secret that is missing or weak, by name. */
 export async function secretProblems(env: Secrets): Promise<SettingProblem[]> {
   const problems: SettingProblem[] = [];
-  for (const name of ["ADMIN_TOKEN", "LINK_SIGNING_SECRET"] as const) {
-    const problem = textSecretProblem(env[name]);
-    if (problem) problems.push({ name, problem });
-  }
-  if (env.ADMIN_TOKEN && env.LINK_SIGNING_SECRET === env.ADMIN_TOKEN) {
+  const admin = textSecretProblem(env.ADMIN_TOKEN);
+  if (admin) problems.push({ name: "ADMIN_TOKEN", problem: admin });
+  // Several link secrets (a rotation): each is judged, by position.
+  const linkSecrets = (env.LINK_SIGNING_SECRET ?? "").split(",").map((s) => s.trim());
+  const links = linkSecrets.length > 1
+    ? linkSecrets.flatMap((secret, i) => {
+        const problem = textSecretProblem(secret);
+        return problem ? [`entry ${i + 1} ${problem}`] : [];
+      })[0]
+    : textSecretProblem(env.LINK_SIGNING_SECRET);
+  if (links) problems.push({ name: "LINK_SIGNING_SECRET", problem: links });
+  if (env.ADMIN_TOKEN && linkSecrets.includes(env.ADMIN_TOKEN.trim())) {
     problems.push({ name: "LINK_SIGNING_SECRET", problem: "is the same value as ADMIN_TOKEN" });
   }
   const keys = await credentialKeysProblem(env.CREDENTIAL_KEYS);

@@ -9,7 +9,7 @@ import { ErrorSchema } from "../schemas/common";
 import { scopeOf, type TenantCaller } from "../auth/tenancy";
 import { meteredOnly, requireCredential, type Credential } from "../middleware/auth";
 import type { ServiceDeps } from "../services/deps";
-import type { LinkSigner } from "../services/links";
+import { signingSecret, type LinkSigner } from "../services/links";
 import { wire } from "../wiring";
 
 export function createRouter() {
@@ -81,7 +81,7 @@ export const depsOf = (c: Context<AppEnv>): ServiceDeps => wire(c.env, { db: c.g
 
 export function linkSigner(c: Context<AppEnv>): LinkSigner {
   const configured = c.env.PUBLIC_BASE_URL as string;
-  return { secret: c.env.LINK_SIGNING_SECRET, origin: configured ? configured.replace(/\/$/, "") : new URL(c.req.url).origin };
+  return { secret: signingSecret(c.env.LINK_SIGNING_SECRET), origin: configured ? configured.replace(/\/$/, "") : new URL(c.req.url).origin };
 }
 
 export type { ErrorBody };
