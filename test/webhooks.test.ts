@@ -5,6 +5,7 @@ import { createMessageBatch, createExecutionContext, getQueueResult } from "clou
 import { env } from "cloudflare:workers";
 import { Webhook } from "standardwebhooks";
 import { urlPolicyFrom } from "../src/browser/url-policy";
+import { keyRingFrom } from "../src/auth/secrets";
 import { consumeNotify } from "../src/queue/notify-consumer";
 import type { ServiceDeps } from "../src/services/deps";
 import { listDeliveriesPage, redeliver, sendWebhookEvents } from "../src/services/webhooks";
@@ -252,6 +253,26 @@ describe("webhook deliveries", () => {
     const [, after] = await waitForDeliveries(path, 2);
     const signatures = after.headers["webhook-signature"].split(" ");
     expect(signatures).toEqual([new Webhook(rotated.json.secret).sign(queued.json.messageId, new Date(Number(after.headers["webhook-timestamp"]) * 1000), after.body)]);
+  });
+
+  it("moves a webhook secret to the first CREDENTIAL_KEYS entry at its next delivery, so the old key can be retired", async () => {
+    const t = await bootTenant();
+    const path = hookPath("ok");
+    const hook = await createHook(t.orgKey, t.projectId, path, ["webhook.test"]);
+    const queued = await call("POST", `/webhooks/${hook.id}/test`, { token: t.orgKey });
+    await waitForDeliveries(path, 1);
+    const oldKeyId = env.CREDENTIAL_KEYS.split(":")[0];
+    const keyIdOf = async () => (await env.DB.prepare("select secret_key_id from webhooks where id = ?").bind(hook.id).first<{ secret_key_id: string }>())!.secret_key_id;
+    expect(await keyIdOf()).toBe(oldKeyId);
+
+    const newEntry = `rotated1:${btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(32))))}`;
+    // Step 2 of the rotation: the new key first, the old one kept.
+    await deliverWith({ keys: () => keyRingFrom(`${newEntry},${env.CREDENTIAL_KEYS}`) }, { kind: "webhook", messageId: queued.json.messageId, attempt: 2 });
+    expect(await keyIdOf()).toBe("rotated1");
+    // Step 4: the old key gone; the secret still opens, and signs what the receiver verifies.
+    await deliverWith({ keys: () => keyRingFrom(newEntry) }, { kind: "webhook", messageId: queued.json.messageId, attempt: 3 });
+    const deliveries = await waitForDeliveries(path, 3);
+    for (const delivery of deliveries) verify(hook.secret, delivery);
   });
 
   it("refuses a private target again at delivery time, without sending anything", async () => {

@@ -308,12 +308,30 @@ export async function deliverWebhookMessage(
   return lastAttempt ? null : { delaySeconds: policy.retryDelaysSeconds[attempt - 1], attempt: attempt + 1 };
 }
 
-async function secretsOf(deps: Pick<ServiceDeps, "keys">, webhook: WebhookRow, now: Date) {
+/**
+ * The secrets that sign a delivery: the current one, and the previous one during a rotation's
+ * overlap. A secret sealed under an older CREDENTIAL_KEYS entry is sealed again under the first
+ * one on the way (an expired previous secret is dropped), so retiring a key needs only deliveries.
+ */
+async function secretsOf(deps: Pick<ServiceDeps, "db" | "keys">, webhook: WebhookRow, now: Date) {
   const ring = await deps.keys();
   const aad = secretAad(webhook.id);
-  const secrets = [await unseal(ring, { keyId: webhook.secretKeyId, ciphertext: webhook.secretCiphertext }, aad)];
-  if (webhook.previousSecretKeyId && webhook.previousSecretCiphertext && webhook.previousSecretExpiresAt && Date.parse(webhook.previousSecretExpiresAt) > now.getTime()) {
-    secrets.push(await unseal(ring, { keyId: webhook.previousSecretKeyId, ciphertext: webhook.previousSecretCiphertext }, aad));
+  const current = await unseal(ring, { keyId: webhook.secretKeyId, ciphertext: webhook.secretCiphertext }, aad);
+  const previousLive = Boolean(
+    webhook.previousSecretKeyId && webhook.previousSecretCiphertext && webhook.previousSecretExpiresAt && Date.parse(webhook.previousSecretExpiresAt) > now.getTime(),
+  );
+  const previous = previousLive ? await unseal(ring, { keyId: webhook.previousSecretKeyId!, ciphertext: webhook.previousSecretCiphertext! }, aad) : null;
+  const stale = webhook.secretKeyId !== ring.current || (previousLive ? webhook.previousSecretKeyId !== ring.current : webhook.previousSecretKeyId !== null);
+  if (stale) {
+    const resealed = await seal(ring, current, aad);
+    const resealedPrevious = previous ? await seal(ring, previous, aad) : null;
+    await updateWebhook(deps.db, webhook.id, {
+      secretKeyId: resealed.keyId,
+      secretCiphertext: resealed.ciphertext,
+      previousSecretKeyId: resealedPrevious?.keyId ?? null,
+      previousSecretCiphertext: resealedPrevious?.ciphertext ?? null,
+      previousSecretExpiresAt: previous ? webhook.previousSecretExpiresAt : null,
+    });
   }
-  return secrets;
+  return previous ? [current, previous] : [current];
 }
