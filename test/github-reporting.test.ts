@@ -77,7 +77,7 @@ describe("GitHub commit statuses and the sticky PR comment", () => {
 
     const comments = afterFirst.filter((r) => r.path.includes("/comments"));
     expect(comments.map((r) => `${r.method} ${r.path}`)).toEqual([
-      `GET /repos/${repo}/issues/7/comments?per_page=100&page=1`,
+      `GET /repos/${repo}/issues/7/comments?per_page=30&page=1`,
       `POST /repos/${repo}/issues/7/comments`,
     ]);
     const body1: string = comments[1].body.body;
@@ -105,11 +105,22 @@ describe("GitHub commit statuses and the sticky PR comment", () => {
     expect(edits[1].body.body).toContain(`[run ${run2.runId.slice(0, 8)}](${run2.url})`);
     expect(all.filter((r) => r.method === "POST" && r.path.endsWith("/issues/7/comments"))).toHaveLength(1);
     expect(afterSecond.filter((r) => r.path.includes("/statuses/")).map((r) => r.body.state)).toEqual(["pending", "success"]);
+
+    // A late retry of the first run's comment leaves the second run's comment as it is.
+    const ring = await keyRingFrom(env.CREDENTIAL_KEYS);
+    const late = { kind: "github", report: "comment", stage: "settled", runId: run1.runId, token: await seal(ring, token, `github-token:${run1.runId}`) };
+    expect(await deliver({ id: "late", body: late, attempts: 2 }, "aegis-notify")).toMatchObject({ explicitAcks: ["late"] });
+    const lateRequests = (await received(repo)).slice(all.length);
+    expect(lateRequests.map((r) => r.method)).toEqual(["GET"]);
+    const kept = await call("GET", `/ci/runs/${run1.runId}`, { token: t.ciToken });
+    expect(kept.json.notifications.find((n: any) => n.kind === "comment")).toEqual({
+      target: "github", kind: "comment", ok: true, status: 200, message: `Comment kept: it reports a later run (${run2.runId})`, attempts: 2,
+    });
   });
 
   it("reports a failing run as failure, naming the failing test and its reason in the comment", async () => {
     const t = await bootTenant();
-    await createSuiteWithCase(t.ciToken, t.projectId, [{ action: "goto", url: "/slow?ms=1500" }, ...FAILING], "says goodbye");
+    await createSuiteWithCase(t.ciToken, t.projectId, [{ action: "goto", url: "/slow?ms=1500" }, ...FAILING], "says goodbye to @octocat ![x](https://e.example/p.png)");
     const repo = uniqueRepo();
     const commit = sha();
     const run = await triggerForPr(t.ciToken, { githubRepo: repo, githubPrNumber: 12, githubCommitSha: commit, githubToken: "ghp_failing" });
@@ -122,7 +133,9 @@ describe("GitHub commit statuses and the sticky PR comment", () => {
     const comment: string = requests.find((r) => r.method === "POST" && r.path.endsWith("/comments"))!.body.body;
     expect(comment).toContain("❌ **Aegis: tests failed**");
     expect(comment).toContain("**Failing tests** (1 of 1):");
-    expect(comment, comment).toMatch(/\| says goodbye \| .*Goodbye.* \|/);
+    // What the page under test wrote stays inert: no mention, no image, no table break.
+    expect(comment, comment).toMatch(/\| says goodbye to @\u200boctocat \\!\\\[x\\\]\(https:\/\/e\.example\/p\.png\) \| .*Goodbye.* \|/);
+    expect(comment).not.toContain("@octocat");
   });
 
   it("records a refused token on the run without retrying it, and the run's own status stands", async () => {
@@ -225,6 +238,8 @@ describe("GitHub commit statuses and the sticky PR comment", () => {
       [{ githubRepo: "acme/web", githubToken: "ghp_x" }, "githubPrNumber"],
       [{ githubRepo: "not a repo", githubPrNumber: 4, githubToken: "ghp_x" }, "githubRepo"],
       [{ githubRepo: "acme/web", githubPrNumber: 0, githubToken: "ghp_x" }, "githubPrNumber"],
+      [{ githubRepo: "../x", githubPrNumber: 4, githubToken: "ghp_x" }, "githubRepo"],
+      [{ githubRepo: "acme/..", githubPrNumber: 4, githubToken: "ghp_x" }, "githubRepo"],
     ];
     for (const [fields, named] of cases) {
       const res = await call("POST", "/ci/trigger", { token: t.ciToken, body: fields });

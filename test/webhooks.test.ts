@@ -305,6 +305,10 @@ describe("webhook deliveries", () => {
     await sleep(6_000);
     expect(await receivedAt(path)).toHaveLength(2);
 
+    // Nothing is queued for it meanwhile: it would be dropped unsent.
+    const refused = await call("POST", `/webhooks/${hook.id}/test`, { token: t.orgKey });
+    expect([refused.status, refused.json.code]).toEqual([409, "webhook.disabled"]);
+
     const enabled = await call("PATCH", `/webhooks/${hook.id}`, { token: t.orgKey, body: { enabled: true } });
     expect(enabled.json).toMatchObject({ enabled: true, disabledReason: null });
 

@@ -1,5 +1,5 @@
 // Webhook endpoints, their messages (one per event and endpoint) and every delivery attempt.
-import { and, count, desc, eq, inArray, isNotNull, lt, max, sql } from "drizzle-orm";
+import { and, count, desc, eq, inArray, isNotNull, lt, max, notExists, sql } from "drizzle-orm";
 import type { Scope } from "../auth/tenancy";
 import type { PageQuery } from "../schemas/common";
 import type { Db } from "./client";
@@ -42,10 +42,20 @@ export async function deleteWebhook(db: Db, scope: Scope, id: string) {
   return rows.length > 0;
 }
 
-/** Stores messages; those already stored (a repeated announcement) are skipped. Answers the ones new. */
+/** Stores messages; those already stored (a repeated announcement) are kept as they are. */
 export async function insertWebhookMessages(db: Db, rows: WebhookMessageRow[]) {
-  if (rows.length === 0) return [];
-  return db.insert(webhookMessages).values(rows).onConflictDoNothing().returning();
+  if (rows.length === 0) return;
+  await db.insert(webhookMessages).values(rows).onConflictDoNothing();
+}
+
+/** Of these messages, those no attempt was recorded for: new ones, or ones whose queueing was lost. */
+export async function unattemptedMessageIds(db: Db, ids: string[]) {
+  if (ids.length === 0) return [];
+  const rows = await db
+    .select({ id: webhookMessages.id })
+    .from(webhookMessages)
+    .where(and(inArray(webhookMessages.id, ids), notExists(db.select({ one: sql`1` }).from(webhookDeliveries).where(eq(webhookDeliveries.messageId, webhookMessages.id)))));
+  return rows.map((r) => r.id);
 }
 
 /** Bodies older than `before` are dropped (the delivery log keeps its rows). */
@@ -103,4 +113,9 @@ export async function markWebhookFailing(db: Db, id: string, at: string, message
     .where(eq(webhooks.id, id))
     .returning();
   return row;
+}
+
+/** Writes re-sealed secrets, unless the secret changed since `readCiphertext` was read (a rotation won). */
+export async function resealWebhookSecret(db: Db, id: string, readCiphertext: string, sealed: Pick<WebhookRow, "secretKeyId" | "secretCiphertext" | "previousSecretKeyId" | "previousSecretCiphertext" | "previousSecretExpiresAt">) {
+  await db.update(webhooks).set(sealed).where(and(eq(webhooks.id, id), eq(webhooks.secretCiphertext, readCiphertext)));
 }

@@ -16,13 +16,16 @@ import { runEventsAfter } from "../db/run-events";
 import { eventView } from "../services/event-stream";
 
 type Waiter = (status: Settled | null) => void;
-type SocketState = { sent: number };
+/** What a socket carries across hibernation: whose events, and the last one it was sent. */
+type SocketState = { id: string; sent: number };
 
 const encoder = new TextEncoder();
 
 export class RunTracker extends DurableObject<Env> {
   private readonly waiters = new Set<Waiter>();
   private readonly subscribers = new Set<ReadableStreamDefaultController<Uint8Array>>();
+  /** Sockets reading their backlog from D1: publish leaves them to it. */
+  private readonly catchingUp = new Map<WebSocket, { missed: boolean }>();
 
   /** The work was queued, or is alive: (re)arm the watchdog. */
   async arm(id: string, watchdogMs: number, kind: WorkKind): Promise<void> {
@@ -96,15 +99,37 @@ export class RunTracker extends DurableObject<Env> {
     if (request.headers.get("upgrade")?.toLowerCase() !== "websocket" || !id) return new Response("Expected a WebSocket upgrade", { status: 426 });
     const { 0: client, 1: server } = new WebSocketPair();
     this.ctx.acceptWebSocket(server);
-    let sent = Number(url.searchParams.get("after") ?? 0);
-    for (const event of await runEventsAfter(createDb(this.env.DB), id, sent)) {
-      server.send(JSON.stringify(eventView(event)));
-      sent = event.seq;
-    }
-    server.serializeAttachment({ sent } satisfies SocketState);
+    await this.catchUp(server, { id, sent: Number(url.searchParams.get("after") ?? 0) });
     const status = await this.ctx.storage.get<Settled>("status");
     if (status) server.close(1000, `settled: ${status}`);
     return new Response(null, { status: 101, webSocket: client });
+  }
+
+  /**
+   * Sends a socket what D1 holds after its last event, until nothing is left: events published
+   * meanwhile are recorded before they are published, so they are read here rather than pushed
+   * (a socket catching up is skipped by publish), and none arrives twice or out of order.
+   */
+  private async catchUp(socket: WebSocket, state: SocketState) {
+    const progress = { missed: false };
+    this.catchingUp.set(socket, progress);
+    try {
+      const db = createDb(this.env.DB);
+      for (;;) {
+        progress.missed = false;
+        const rows = await runEventsAfter(db, state.id, state.sent);
+        for (const event of rows) {
+          socket.send(JSON.stringify(eventView(event)));
+          state.sent = event.seq;
+        }
+        socket.serializeAttachment(state);
+        if (rows.length === 0 && !progress.missed) return;
+      }
+    } catch {
+      // the watcher went away, or D1 failed: the socket keeps what it was sent
+    } finally {
+      this.catchingUp.delete(socket);
+    }
   }
 
   async webSocketMessage(): Promise<void> {
@@ -121,11 +146,21 @@ export class RunTracker extends DurableObject<Env> {
 
   async publish(event: TrackedEvent): Promise<void> {
     for (const socket of this.ctx.getWebSockets()) {
+      const catching = this.catchingUp.get(socket);
+      if (catching) {
+        catching.missed = true;
+        continue;
+      }
       const state = socket.deserializeAttachment() as SocketState | null;
-      if (state && event.seq <= state.sent) continue;
+      if (!state || event.seq <= state.sent) continue;
+      // A gap (a publish that never arrived): read it from D1, this event included.
+      if (event.seq > state.sent + 1) {
+        await this.catchUp(socket, state);
+        continue;
+      }
       try {
         socket.send(JSON.stringify(eventView(event)));
-        socket.serializeAttachment({ sent: event.seq } satisfies SocketState);
+        socket.serializeAttachment({ ...state, sent: event.seq } satisfies SocketState);
       } catch {
         // the watcher went away
       }

@@ -54,7 +54,7 @@ export const TriggerBody = z.strictObject({
   device: z.enum(["desktop", "mobile"]).optional(),
   fillForms: z.boolean().optional(),
   respectRobots: z.boolean().optional(),
-  githubRepo: z.string().regex(/^[A-Za-z0-9_.-]{1,100}\/[A-Za-z0-9_.-]{1,100}$/, "owner/name").optional(),
+  githubRepo: z.string().regex(/^(?!\.\.?\/)[A-Za-z0-9_.-]{1,100}\/(?!\.\.?$)[A-Za-z0-9_.-]{1,100}$/, "owner/name").optional(),
   githubPrNumber: z.number().int().min(1).max(10_000_000).optional(),
   githubCommitSha: z.string().regex(/^[0-9a-f]{7,64}$/i, "a commit SHA").optional(),
   githubToken: z.string().min(1).max(1000).optional().describe("Request-scoped; never stored."),

@@ -192,5 +192,5 @@ export async function crawlEventStream(deps: Pick<CrawlDeps, "db" | "tracker">, 
   if (!(await findCrawl(deps.db, scope, id))) throw notFound("Crawl");
   const live = await deps.tracker.subscribe(id);
   const after = (seq: number) => crawlEventsAfter(deps.db, id, seq);
-  return serverSentEvents({ label: "crawl events", live, after }, lastEventId, await after(lastEventId));
+  return serverSentEvents({ label: "crawl events", live, after }, lastEventId);
 }

@@ -24,9 +24,10 @@ export type EventSource = {
 /**
  * Server-Sent Events: those after `lastEventId` from D1, then live ones until the work settles,
  * then anything recorded after the live stream closed. Subscribing before reading D1 means no
- * event falls between the two; sequence numbers drop the ones seen twice.
+ * event falls between the two; sequence numbers drop the ones seen twice, and a gap in the live
+ * stream (a publish that never arrived) is read from D1, where every event is recorded first.
  */
-export function serverSentEvents(source: EventSource, lastEventId: number, backlog: TrackedEvent[]): ReadableStream<Uint8Array> {
+export function serverSentEvents(source: EventSource, lastEventId: number): ReadableStream<Uint8Array> {
   let sent = lastEventId;
   const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
   const writer = writable.getWriter();
@@ -35,12 +36,16 @@ export function serverSentEvents(source: EventSource, lastEventId: number, backl
     await writer.write(sseFrame(event));
     sent = event.seq;
   };
+  /** Everything D1 holds after the last event sent, page by page. */
+  const catchUp = async () => {
+    for (let rows = await source.after(sent); rows.length; rows = await source.after(sent)) for (const event of rows) await write(event);
+  };
+  const reader = source.live.getReader();
   (async () => {
     try {
       await writer.write(encoder.encode(`: ${source.label}\n\n`));
-      for (const event of backlog) await write(event);
+      await catchUp();
       let buffered = "";
-      const reader = source.live.getReader();
       const decoder = new TextDecoder();
       for (;;) {
         const { done, value } = await reader.read();
@@ -50,13 +55,15 @@ export function serverSentEvents(source: EventSource, lastEventId: number, backl
         while ((newline = buffered.indexOf("\n")) >= 0) {
           const event = JSON.parse(buffered.slice(0, newline)) as TrackedEvent;
           buffered = buffered.slice(newline + 1);
-          await write(event);
+          if (event.seq > sent + 1) await catchUp();
+          else await write(event);
         }
       }
-      for (const event of await source.after(sent)) await write(event);
+      await catchUp();
     } catch {
       // the client went away
     } finally {
+      await reader.cancel().catch(() => {});
       await writer.close().catch(() => {});
     }
   })();

@@ -9,10 +9,11 @@ import { callOutbound, type Outbound, type OutboundAnswer } from "./outbound";
 
 export const GITHUB_STATUS_CONTEXT = "aegisrunner";
 const GITHUB_TIMEOUT_MS = 10_000;
-/** Enough of an answer to read GitHub's error message or a comment list page. */
-const GITHUB_MAX_RESPONSE_BYTES = 512 * 1024;
-/** Comment pages (100 each) searched for our marker before a new comment is made. */
-const MAX_COMMENT_PAGES = 10;
+/** Enough of an answer to read a comment list page: 30 comments of GitHub's largest (65,536 characters). */
+const GITHUB_MAX_RESPONSE_BYTES = 8 * 1024 * 1024;
+const COMMENTS_PER_PAGE = 30;
+/** Comment pages searched for our marker before a new comment is made (900 comments). */
+const MAX_COMMENT_PAGES = 30;
 const TOP_FAILURES = 10;
 
 export type GitHubTarget = { repo: string; prNumber?: number; commitSha?: string };
@@ -42,8 +43,11 @@ export function commitStatusOf(run: RunRow, runUrl: string) {
   return { state, target_url: runUrl, description: clip(`Aegis: ${describe(run)}`, 140), context: GITHUB_STATUS_CONTEXT };
 }
 
-/** The hidden line that finds this project's comment on a pull request again. */
+/** The hidden first line that finds this project's comment on a pull request again. */
 export const commentMarker = (projectId: string) => `<!-- aegisrunner:project=${projectId} -->`;
+/** The hidden second line: which run the comment reports (run ids sort by time). */
+const runMarker = (runId: string) => `<!-- aegisrunner:run=${runId} -->`;
+const reportedRun = (body: string) => /<!-- aegisrunner:run=([0-9a-f-]{36}) -->/.exec(body)?.[1] ?? null;
 
 const HEADLINES: Record<RunStatus, string> = {
   passed: "✅ **Aegis: all tests passed**",
@@ -59,6 +63,7 @@ export function commentBodyOf(run: RunRow, results: CaseResultRow[], diffs: Visu
   const flaky = results.filter((r) => r.status === "passed" && r.attempts > 1).length;
   const lines = [
     commentMarker(run.projectId),
+    runMarker(run.id),
     `${HEADLINES[run.status]} · [run ${run.id.slice(0, 8)}](${runUrl})`,
     "",
     "| Passed | Failed | Flaky | Skipped | Total |",
@@ -142,11 +147,20 @@ export async function postCommitStatus(client: GitHubClient, target: GitHubTarge
   return outcomeOf(await githubRequest(client, "POST", `/repos/${target.repo}/statuses/${target.commitSha}`, status), nowMs);
 }
 
-/** Updates this project's comment on the pull request, or makes it when there is none yet. */
-export async function upsertStickyComment(client: GitHubClient, target: GitHubTarget & { prNumber: number }, projectId: string, body: string, nowMs: number): Promise<GitHubOutcome> {
-  const marker = commentMarker(projectId);
+/**
+ * Updates this project's comment on the pull request, or makes it when there is none yet. Ours is
+ * the comment that starts with the marker; one reporting a later run than `runId` is left as it is,
+ * so a late retry of an older run never puts old results back.
+ */
+export async function upsertStickyComment(
+  client: GitHubClient,
+  target: GitHubTarget & { prNumber: number },
+  report: { projectId: string; runId: string; body: string },
+  nowMs: number,
+): Promise<GitHubOutcome> {
+  const marker = commentMarker(report.projectId);
   for (let page = 1; page <= MAX_COMMENT_PAGES; page++) {
-    const answer = await githubRequest(client, "GET", `/repos/${target.repo}/issues/${target.prNumber}/comments?per_page=100&page=${page}`);
+    const answer = await githubRequest(client, "GET", `/repos/${target.repo}/issues/${target.prNumber}/comments?per_page=${COMMENTS_PER_PAGE}&page=${page}`);
     const listed = outcomeOf(answer, nowMs);
     if (listed.kind !== "done" || !answer.reached) return listed;
     let comments: { id: number; body?: string }[];
@@ -155,14 +169,27 @@ export async function upsertStickyComment(client: GitHubClient, target: GitHubTa
     } catch {
       return { kind: "retry", status: answer.status, message: "GitHub's comment list could not be read", retryAfterSeconds: null };
     }
-    const ours = comments.find((comment) => typeof comment.body === "string" && comment.body.includes(marker));
-    if (ours) return outcomeOf(await githubRequest(client, "PATCH", `/repos/${target.repo}/issues/comments/${ours.id}`, { body }), nowMs);
-    if (comments.length < 100) break;
+    const ours = comments.find((comment) => typeof comment.body === "string" && comment.body.startsWith(marker));
+    if (ours) {
+      const shown = reportedRun(ours.body!);
+      if (shown && shown > report.runId) return { kind: "done", status: 200, message: `Comment kept: it reports a later run (${shown})` };
+      return outcomeOf(await githubRequest(client, "PATCH", `/repos/${target.repo}/issues/comments/${ours.id}`, { body: report.body }), nowMs);
+    }
+    if (comments.length < COMMENTS_PER_PAGE) break;
   }
-  return outcomeOf(await githubRequest(client, "POST", `/repos/${target.repo}/issues/${target.prNumber}/comments`, { body }), nowMs);
+  return outcomeOf(await githubRequest(client, "POST", `/repos/${target.repo}/issues/${target.prNumber}/comments`, { body: report.body }), nowMs);
 }
 
 const clip = (text: string, max: number) => (text.length <= max ? text : `${text.slice(0, max - 1)}…`);
 /** One line of text safe inside a Markdown table cell. */
 const tableCell = (text: string) => clip(markdownText(text).replace(/\|/g, "\\|"), 200);
-const markdownText = (text: string) => text.replace(/[\r\n]+/g, " ").replace(/</g, "&lt;");
+/**
+ * Text from the page under test (case names, reasons) as inert Markdown: one line, no HTML, no
+ * links or images, no @mentions that would notify people, no code spans that break the table.
+ */
+const markdownText = (text: string) =>
+  text
+    .replace(/[\r\n]+/g, " ")
+    .replace(/</g, "&lt;")
+    .replace(/[\\`*_[\]!]/g, (c) => `\\${c}`)
+    .replace(/@/g, "@\u200b");

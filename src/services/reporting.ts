@@ -7,7 +7,7 @@ import { seal, unseal, type Sealed } from "../auth/secrets";
 import { recordNotification } from "../db/notifications";
 import { findRunById, listCaseResults, type RunRow } from "../db/runs";
 import { visualDiffsOfRun } from "../db/visual";
-import { validationError } from "../errors";
+import { ApiError, validationError } from "../errors";
 import type { NotificationKind } from "../schemas/reporting";
 import { isSettled, type TriggerBody } from "../schemas/runs";
 import type { ServiceDeps } from "./deps";
@@ -32,11 +32,21 @@ export function checkGitHubFields(input: Pick<TriggerBody, "githubRepo" | "githu
   if (issues.length) throw validationError("Invalid GitHub fields", { issues });
 }
 
-/** At the trigger: seals the token for the settled reports and queues the pending commit status. */
-export async function prepareGitHubReports(deps: Pick<ServiceDeps, "notify" | "tracker" | "keys">, run: RunRow, token: string | undefined) {
+/** At the trigger, before the run is recorded: the token sealed for this run, or a clear 503 when it cannot be. */
+export async function sealGitHubToken(deps: Pick<ServiceDeps, "keys">, runId: string, token: string): Promise<Sealed> {
+  let ring;
+  try {
+    ring = await deps.keys();
+  } catch {
+    throw new ApiError("run.github_unavailable", "This deployment cannot keep a GitHub token (CREDENTIAL_KEYS unset): trigger without githubToken, or ask the operator");
+  }
+  return seal(ring, token, tokenAad(runId));
+}
+
+/** Once the run is recorded: the run's tracker holds the sealed token for the settled reports, and the pending status is queued. */
+export async function prepareGitHubReports(deps: Pick<ServiceDeps, "notify" | "tracker">, run: RunRow, sealed: Sealed | null) {
   const target = githubTargetOf(run);
-  if (!target || !token) return;
-  const sealed = await seal(await deps.keys(), token, tokenAad(run.id));
+  if (!target || !sealed) return;
   await deps.tracker.holdSecret(run.id, sealed);
   if (target.commitSha) await deps.notify.send({ kind: "github", report: "status", stage: "started", runId: run.id, token: sealed });
 }
@@ -98,7 +108,8 @@ export async function deliverGitHubReport(
   } else {
     if (!target.prNumber) return null;
     const [results, diffs] = await Promise.all([listCaseResults(deps.db, run.id), visualDiffsOfRun(deps.db, run.id)]);
-    outcome = await upsertStickyComment(client, { ...target, prNumber: target.prNumber }, run.projectId, commentBodyOf(run, results, diffs, runUrl), deps.now().getTime());
+    const report = { projectId: run.projectId, runId: run.id, body: commentBodyOf(run, results, diffs, runUrl) };
+    outcome = await upsertStickyComment(client, { ...target, prNumber: target.prNumber }, report, deps.now().getTime());
   }
 
   if (outcome.kind === "retry" && attempt < GITHUB_MAX_ATTEMPTS) {
@@ -106,10 +117,14 @@ export async function deliverGitHubReport(
     await record({ ok: false, status: outcome.status, message: `${outcome.message}; retrying in ${retryAfterSeconds} s` });
     return { retryAfterSeconds };
   }
-  if (outcome.kind === "done") await record({ ok: true, status: outcome.status, message: describeDone(message.report, outcome.status) });
+  if (outcome.kind === "done") await record({ ok: true, status: outcome.status, message: describeDone(message.report, outcome) });
   else await record({ ok: false, status: outcome.status, message: outcome.message });
   return null;
 }
 
-const describeDone = (report: NotificationKind, status: number) =>
-  report === "status" ? `Commit status set (GitHub answered ${status})` : status === 201 ? "Comment posted" : "Comment updated";
+const describeDone = (report: NotificationKind, outcome: { status: number; message: string }) =>
+  report === "status"
+    ? `Commit status set (GitHub answered ${outcome.status})`
+    : outcome.status === 201
+      ? "Comment posted"
+      : outcome.message.startsWith("Comment kept") ? outcome.message : "Comment updated";

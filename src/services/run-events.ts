@@ -1,5 +1,5 @@
 // A run's events: recorded in D1 (the record, paged or replayed) and pushed to live watchers by the
-// run's tracker (Server-Sent Events, WebSockets). Recording is best effort for the push only.
+// run's tracker (Server-Sent Events, WebSockets). A gap in the push is filled from D1 by readers.
 import type { Db } from "../db/client";
 import { findRun } from "../db/runs";
 import { appendRunEvent, listRunEvents, runEventsAfter } from "../db/run-events";
@@ -10,9 +10,14 @@ import { eventView, serverSentEvents } from "./event-stream";
 
 export type RunEventType = "status_changed" | "case_started" | "case_finished" | "step_failed" | "log";
 
+/** Never throws: a run's progress and its settling must not hang on its event log. */
 export async function recordRunEvent(deps: Pick<ServiceDeps, "db" | "now" | "tracker">, runId: string, type: RunEventType, data: Record<string, unknown>) {
-  const row = await appendRunEvent(deps.db, runId, type, data, deps.now().toISOString());
-  if (row) await deps.tracker.publish(runId, { seq: row.seq, type: row.type, data: row.data, createdAt: row.createdAt }).catch(() => {});
+  try {
+    const row = await appendRunEvent(deps.db, runId, type, data, deps.now().toISOString());
+    if (row) await deps.tracker.publish(runId, { seq: row.seq, type: row.type, data: row.data, createdAt: row.createdAt }).catch(() => {});
+  } catch (error) {
+    console.error("run event not recorded", runId, type, error);
+  }
 }
 
 export async function runEventsPage(deps: { db: Db }, scope: Scope, runId: string, query: { limit: number; offset: number }) {
@@ -25,7 +30,7 @@ export async function runEventStream(deps: Pick<ServiceDeps, "db" | "tracker">, 
   if (!(await findRun(deps.db, scope, runId))) throw notFound("Run");
   const live = await deps.tracker.subscribe(runId);
   const after = (seq: number) => runEventsAfter(deps.db, runId, seq);
-  return serverSentEvents({ label: "run events", live, after }, lastEventId, await after(lastEventId));
+  return serverSentEvents({ label: "run events", live, after }, lastEventId);
 }
 
 /** The run's events on a WebSocket served by its tracker (hibernatable): the 101 answer to hand back. */

@@ -12,7 +12,8 @@ export async function startRunning(deps: Pick<ServiceDeps, "db" | "now" | "track
   const run = await markRunning(deps.db, runId, deps.now().toISOString());
   if (run) {
     await recordRunEvent(deps, runId, "status_changed", { status: "running" });
-    await deps.onRunStarted(run);
+    // run.started is news, not the run: a failure to announce it is logged, and the run goes on.
+    await deps.onRunStarted(run).catch((error) => console.error("run.started not announced", runId, error));
   }
   return run;
 }

@@ -17,7 +17,7 @@ import type { IdempotentRequest } from "./idempotency";
 import type { ServiceDeps } from "./deps";
 import type { SettledListener } from "./settled";
 import { settleRunBy } from "./run-lifecycle";
-import { checkGitHubFields, prepareGitHubReports } from "./reporting";
+import { checkGitHubFields, prepareGitHubReports, sealGitHubToken } from "./reporting";
 
 /** Starting a run may start the crawl before it, so it takes what a crawl needs too. */
 export type RunDeps = Pick<ServiceDeps, "db" | "jobs" | "notify" | "tracker" | "policy" | "keys" | "now" | "onSettled">;
@@ -76,8 +76,10 @@ export async function startRun(
   // The branches screenshots are judged on, settled now so a later change of the project's default does not move a run.
   const branches = { branch: input.branch ?? project.defaultBranch, baseBranch: input.baseBranch ?? project.defaultBranch };
   const options: RunOptions = { ...recorded, ...branches, ...(suiteIds ? { suiteIds } : {}), ...(input.caseIds ? { caseIds: input.caseIds } : {}) };
+  const id = uuidv7();
+  const githubToken = input.githubToken ? await sealGitHubToken(deps, id, input.githubToken) : null;
   const row: RunRow = {
-    id: uuidv7(),
+    id,
     orgId: project.orgId,
     projectId: project.id,
     runType: "manual",
@@ -98,9 +100,9 @@ export async function startRun(
   await insertRun(deps.db, row);
   if (crawlBody) {
     // The run goes to the queue when its crawl settles (continueRunAfterCrawl, a settled listener).
-    await deps.tracker.arm("run", row.id, QUEUE_WATCHDOG_MS);
-    await prepareGitHubReports(deps, row, input.githubToken);
     try {
+      await deps.tracker.arm("run", row.id, QUEUE_WATCHDOG_MS);
+      await prepareGitHubReports(deps, row, githubToken);
       await startCrawl(deps, scope, project.id, crawlBody, row.id);
     } catch (error) {
       await settleRunBy(deps, row.id, "abandon", { status: "error", errorMessage: "The crawl before the run could not start" });
@@ -110,7 +112,7 @@ export async function startRun(
   }
   try {
     await deps.tracker.arm("run", row.id, QUEUE_WATCHDOG_MS);
-    await prepareGitHubReports(deps, row, input.githubToken);
+    await prepareGitHubReports(deps, row, githubToken);
     await deps.jobs.send({ kind: "run", id: row.id });
   } catch (error) {
     // The record stays, settled as error, so nothing is lost or left queued forever.

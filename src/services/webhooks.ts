@@ -20,6 +20,8 @@ import {
   insertWebhook,
   insertWebhookMessages,
   lastAttemptOf,
+  resealWebhookSecret,
+  unattemptedMessageIds,
   listDeliveries,
   listWebhooks,
   markWebhookFailing,
@@ -153,14 +155,23 @@ export async function listDeliveriesPage(deps: Pick<ServiceDeps, "db" | "now" | 
 }
 
 /** Sends a delivered message again: the same webhook-id, a new timestamp and signature. */
+/** Refuses to queue for an endpoint that would drop the message unsent. */
+function mustBeEnabled(webhook: WebhookRow) {
+  if (!webhook.enabled) throw new ApiError("webhook.disabled", `The endpoint is disabled (${webhook.disabledReason ?? "by a person"}): PATCH {"enabled": true} first`);
+}
+
+/** A message is sent at most this many times in all (its schedule, then redeliveries). */
+export const MAX_ATTEMPTS_PER_MESSAGE = 50;
+
 export async function redeliver(deps: Pick<ServiceDeps, "db" | "notify" | "now" | "webhookPolicy">, scope: Scope, webhookId: string, deliveryId: string) {
-  await webhookInScope(deps, scope, webhookId);
+  mustBeEnabled(await webhookInScope(deps, scope, webhookId));
   const delivery = await findDelivery(deps.db, webhookId, deliveryId);
   if (!delivery) throw notFound("Delivery");
   const found = await findWebhookMessage(deps.db, delivery.messageId);
   const expired = !found?.message.body || Date.parse(found.message.createdAt) < deps.now().getTime() - deps.webhookPolicy.bodyRetentionMs;
   if (expired) throw new ApiError("webhook.message_expired", "This message's body is no longer kept (7 days), so it cannot be sent again", { messageId: delivery.messageId });
   const attempt = (await lastAttemptOf(deps.db, delivery.messageId)) + 1;
+  if (attempt > MAX_ATTEMPTS_PER_MESSAGE) throw new ApiError("webhook.attempts_exhausted", `This message was sent ${attempt - 1} times already`, { messageId: delivery.messageId });
   await deps.notify.send({ kind: "webhook", messageId: delivery.messageId, attempt });
   return { messageId: delivery.messageId, event: found!.message.eventType, status: "queued" as const };
 }
@@ -168,6 +179,7 @@ export async function redeliver(deps: Pick<ServiceDeps, "db" | "notify" | "now" 
 /** A `webhook.test` event to this endpoint alone, now. */
 export async function sendTestEvent(deps: QueueingDeps, scope: Scope, id: string) {
   const webhook = await webhookInScope(deps, scope, id);
+  mustBeEnabled(webhook);
   const [message] = await queueMessages(deps, [webhook], "webhook.test", { webhookId: id, message: "A test event sent on request" }, null);
   return { messageId: message.id, event: message.eventType, status: "queued" as const };
 }
@@ -195,9 +207,12 @@ async function queueMessages(deps: QueueingDeps, endpoints: WebhookRow[], type: 
     })),
   );
   await forgetWebhookBodies(deps.db, endpoints.map((w) => w.id), new Date(at.getTime() - deps.webhookPolicy.bodyRetentionMs).toISOString());
-  const fresh = await insertWebhookMessages(deps.db, rows);
-  if (fresh.length) await deps.notify.sendBatch(fresh.map((m) => ({ body: { kind: "webhook" as const, messageId: m.id, attempt: 1 } })));
-  return fresh;
+  await insertWebhookMessages(deps.db, rows);
+  // A repeated announcement stores nothing new, but queues again what was never attempted: its
+  // first queueing may be what failed. A message queued twice is one webhook-id, twice at most.
+  const toSend = await unattemptedMessageIds(deps.db, rows.map((r) => r.id));
+  if (toSend.length) await deps.notify.sendBatch(toSend.map((id) => ({ body: { kind: "webhook" as const, messageId: id, attempt: 1 } })));
+  return rows.filter((r) => toSend.includes(r.id));
 }
 
 async function derivedMessageId(type: string, subject: string, webhookId: string) {
@@ -258,7 +273,9 @@ export async function deliverWebhookMessage(
   const now = deps.now();
 
   const verdict = judgeUrl(deps.policy, webhook.url);
-  const answer = verdict.allowed
+  // A secret that no key of CREDENTIAL_KEYS opens (a key retired too early) fails the attempt, on the record.
+  const secrets = verdict.allowed ? await secretsOf(deps, webhook, now).catch(() => null) : null;
+  const answer = verdict.allowed && secrets
     ? await callOutbound(
         deps.outbound,
         {
@@ -267,13 +284,17 @@ export async function deliverWebhookMessage(
           headers: {
             "content-type": "application/json",
             "user-agent": "aegisrunner-webhooks",
-            ...(await webhookHeaders(await secretsOf(deps, webhook, now), message.id, Math.floor(now.getTime() / 1000), message.body!)),
+            ...(await webhookHeaders(secrets, message.id, Math.floor(now.getTime() / 1000), message.body!)),
           },
           body: message.body!,
         },
         { timeoutMs: policy.timeoutMs, maxResponseBytes: MAX_RESPONSE_BYTES },
       )
-    : ({ reached: false, error: `refused: ${verdict.reason}`, durationMs: 0 } as const);
+    : ({
+        reached: false,
+        error: verdict.allowed ? "the signing secret could not be unsealed: its CREDENTIAL_KEYS entry is gone" : `refused: ${verdict.reason}`,
+        durationMs: 0,
+      } as const);
   const ok = answer.reached && answer.status >= 200 && answer.status < 300;
   await insertDelivery(deps.db, {
     id: uuidv7(),
@@ -292,8 +313,9 @@ export async function deliverWebhookMessage(
     return null;
   }
   const scheduled = policy.retryDelaysSeconds.length + 1;
-  const lastAttempt = attempt >= scheduled || !verdict.allowed;
-  const health = await markWebhookFailing(deps.db, webhook.id, now.toISOString(), attempt === scheduled || (!verdict.allowed && attempt <= scheduled));
+  const hopeless = !verdict.allowed || !secrets; // trying again changes nothing
+  const lastAttempt = attempt >= scheduled || hopeless;
+  const health = await markWebhookFailing(deps.db, webhook.id, now.toISOString(), attempt === scheduled || (hopeless && attempt <= scheduled));
   const failingMs = health?.failingSince ? now.getTime() - Date.parse(health.failingSince) : 0;
   const reason =
     failingMs >= policy.disableAfterMs
@@ -325,7 +347,8 @@ async function secretsOf(deps: Pick<ServiceDeps, "db" | "keys">, webhook: Webhoo
   if (stale) {
     const resealed = await seal(ring, current, aad);
     const resealedPrevious = previous ? await seal(ring, previous, aad) : null;
-    await updateWebhook(deps.db, webhook.id, {
+    // Only if no rotation wrote a new secret since this row was read.
+    await resealWebhookSecret(deps.db, webhook.id, webhook.secretCiphertext, {
       secretKeyId: resealed.keyId,
       secretCiphertext: resealed.ciphertext,
       previousSecretKeyId: resealedPrevious?.keyId ?? null,

@@ -57,7 +57,7 @@ export const rotateWebhookSecretRoute = createRoute({
 export const testWebhookRoute = createRoute({
   method: "post", path: "/webhooks/{id}/test", tags, ...orgOnly, summary: "Send a webhook.test event to this endpoint now",
   request: { params: IdParams },
-  responses: { 202: jsonContent(QueuedMessageSchema, "The message is queued"), ...errorResponses(400, 401, 403, 404) },
+  responses: { 202: jsonContent(QueuedMessageSchema, "The message is queued"), ...errorResponses(400, 401, 403, 404, 409) },
 });
 
 export const listDeliveriesRoute = createRoute({
