@@ -18,7 +18,7 @@ import { eventually, sleep } from "./helpers/wait";
 
 type Received = { path: string; method: string; headers: Record<string, string>; body: string; receivedAt: number };
 
-const hookPath = (kind: "ok" | "fail-once" | "fail") => `/hooks/${kind}/${crypto.randomUUID().slice(0, 8)}`;
+const hookPath = (kind: "ok" | "fail-once" | "fail" | "redirect" | "big" | "slow") => `/hooks/${kind}/${crypto.randomUUID().slice(0, 8)}`;
 const hookUrl = (path: string) => `${env.WEBHOOK_RECEIVER_ORIGIN}${path}`;
 
 async function receivedAt(path: string): Promise<Received[]> {
@@ -273,6 +273,35 @@ describe("webhook deliveries", () => {
     await deliverWith({ keys: () => keyRingFrom(newEntry) }, { kind: "webhook", messageId: queued.json.messageId, attempt: 3 });
     const deliveries = await waitForDeliveries(path, 3);
     for (const delivery of deliveries) verify(hook.secret, delivery);
+  });
+
+  it("does not follow redirects, keeps 1 KiB of an answer, and gives up on a receiver that does not answer in time", async () => {
+    const t = await bootTenant();
+    const logOf = async (hookId: string, count = 1) =>
+      eventually(async () => {
+        const res = await call("GET", `/webhooks/${hookId}/deliveries`, { token: t.orgKey });
+        return res.json.totalCount >= count && res.json.items;
+      }, { what: `${count} logged deliveries` });
+
+    const redirect = await createHook(t.orgKey, t.projectId, hookPath("redirect"), ["webhook.test"]);
+    await call("POST", `/webhooks/${redirect.id}/test`, { token: t.orgKey });
+    expect((await logOf(redirect.id))[0]).toMatchObject({ attempt: 1, statusCode: 302, error: "answered 302" });
+    expect(await receivedAt("/hooks/ok/redirected")).toHaveLength(0);
+
+    const big = await createHook(t.orgKey, t.projectId, hookPath("big"), ["webhook.test"]);
+    await call("POST", `/webhooks/${big.id}/test`, { token: t.orgKey });
+    const [bigDelivery] = await logOf(big.id);
+    expect(bigDelivery).toMatchObject({ statusCode: 200, error: null });
+    expect(bigDelivery.responseBody).toBe("x".repeat(1024));
+
+    // The time-out is the policy's (15 s); a shorter one here, so the test need not wait it out.
+    const slowPath = hookPath("slow");
+    const slow = await createHook(t.orgKey, t.projectId, slowPath, ["webhook.test"]);
+    const queued = await call("POST", `/webhooks/${slow.id}/test`, { token: t.orgKey });
+    await logOf(slow.id);
+    await deliverWith({ webhookPolicy: { ...DEFAULT_WEBHOOK_POLICY, timeoutMs: 300 } }, { kind: "webhook", messageId: queued.json.messageId, attempt: 2 });
+    const items = await logOf(slow.id, 2);
+    expect(items.find((i: any) => i.attempt === 2)).toMatchObject({ statusCode: null, error: "no answer within 300 ms", responseBody: null });
   });
 
   it("refuses a private target again at delivery time, without sending anything", async () => {
