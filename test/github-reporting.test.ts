@@ -11,7 +11,7 @@ import { bootTenant, call, createSuiteWithCase, fixtureOrigin } from "./helpers/
 import { deliver } from "./helpers/queue";
 import { eventually } from "./helpers/wait";
 
-type Recorded = { repo: string; method: string; path: string; headers: Record<string, string | null>; body: any };
+type Recorded = { repo: string; method: string; path: string; headers: Record<string, string | null>; body: any; createdId?: number };
 
 const GITHUB_HEADERS = (token: string) => ({
   authorization: `Bearer ${token}`,
@@ -99,10 +99,10 @@ describe("GitHub commit statuses and the sticky PR comment", () => {
     const afterSecond = (await reportsOf(repo, second, true)).slice(afterFirst.length);
     await eventually(async () => (await received(repo)).some((r) => r.method === "PATCH"), { what: "the comment to be updated" });
     const all = await received(repo);
+    // The comment's id is known from the first run: edited straight away, no listing.
     const edits = all.slice(afterFirst.length).filter((r) => r.path.includes("/comments"));
-    expect(edits.map((r) => r.method)).toEqual(["GET", "PATCH"]);
-    expect(edits[1].path).toMatch(new RegExp(`^/repos/${repo}/issues/comments/\\d+$`));
-    expect(edits[1].body.body).toContain(`[run ${run2.runId.slice(0, 8)}](${run2.url})`);
+    expect(edits.map((r) => `${r.method} ${r.path}`)).toEqual([`PATCH /repos/${repo}/issues/comments/${comments[1].createdId}`]);
+    expect(edits[0].body.body).toContain(`[run ${run2.runId.slice(0, 8)}](${run2.url})`);
     expect(all.filter((r) => r.method === "POST" && r.path.endsWith("/issues/7/comments"))).toHaveLength(1);
     expect(afterSecond.filter((r) => r.path.includes("/statuses/")).map((r) => r.body.state)).toEqual(["pending", "success"]);
 
@@ -110,8 +110,7 @@ describe("GitHub commit statuses and the sticky PR comment", () => {
     const ring = await keyRingFrom(env.CREDENTIAL_KEYS);
     const late = { kind: "github", report: "comment", stage: "settled", runId: run1.runId, token: await seal(ring, token, `github-token:${run1.runId}`) };
     expect(await deliver({ id: "late", body: late, attempts: 2 }, "aegis-notify")).toMatchObject({ explicitAcks: ["late"] });
-    const lateRequests = (await received(repo)).slice(all.length);
-    expect(lateRequests.map((r) => r.method)).toEqual(["GET"]);
+    expect((await received(repo)).slice(all.length)).toEqual([]);
     const kept = await call("GET", `/ci/runs/${run1.runId}`, { token: t.ciToken });
     expect(kept.json.notifications.find((n: any) => n.kind === "comment")).toEqual({
       target: "github", kind: "comment", ok: true, status: 200, message: `Comment kept: it reports a later run (${run2.runId})`, attempts: 2,
@@ -199,6 +198,34 @@ describe("GitHub commit statuses and the sticky PR comment", () => {
     expect(await recorded(limitedRun)).toEqual([
       { target: "github", kind: "status", ok: false, status: 403, message: "GitHub answered 403: You have exceeded a secondary rate limit; retrying in 7 s", attempts: 1 },
     ]);
+  });
+
+  it("makes one comment when two runs of a pull request report at the same time", async () => {
+    const t = await bootTenant();
+    const db = createDb(env.DB);
+    const ring = await keyRingFrom(env.CREDENTIAL_KEYS);
+    const repo = uniqueRepo();
+    const at = new Date().toISOString();
+    const messages: { id: string; body: unknown }[] = [];
+    for (const n of [1, 2]) {
+      const id = uuidv7();
+      await insertRun(db, {
+        id, orgId: t.orgId, projectId: t.projectId, runType: "manual", status: "passed", browserProfile: "chromium", baseUrl: fixtureOrigin(),
+        options: { githubRepo: repo, githubPrNumber: 21 }, caseIds: [], createdAt: at, startedAt: at, finishedAt: at, linkOrigin: null,
+      });
+      messages.push({ id: `c${n}`, body: { kind: "github", report: "comment", stage: "settled", runId: id, token: await seal(ring, "ghp_pair", `github-token:${id}`) } });
+    }
+    // Both handled at once: one makes the comment, the other waits for it.
+    const results: { explicitAcks: string[]; retryMessages: unknown[] }[] = await Promise.all(messages.map((m) => deliver(m, "aegis-notify")));
+    expect(results.flatMap((r) => r.explicitAcks)).toHaveLength(1);
+    expect(results.flatMap((r) => r.retryMessages)).toHaveLength(1);
+    const waiting = messages[results.findIndex((r) => r.retryMessages.length === 1)];
+    expect(await deliver({ ...waiting, attempts: 2 }, "aegis-notify")).toMatchObject({ explicitAcks: [waiting.id] });
+
+    const requests = await received(repo);
+    const created = requests.filter((r) => r.method === "POST");
+    expect(created).toHaveLength(1);
+    expect(requests.filter((r) => r.method === "PATCH").map((r) => r.path)).toEqual([`/repos/${repo}/issues/comments/${created[0].createdId}`]);
   });
 
   it("keeps the token out of D1, R2 and every answer, and forgets it once the run's reports are queued", async () => {

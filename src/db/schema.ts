@@ -380,3 +380,23 @@ export const webhookDeliveries = sqliteTable(
   },
   (t) => [index("webhook_deliveries_webhook_idx").on(t.webhookId, t.id)],
 );
+
+/**
+ * The sticky PR comment of a project, once made: later runs edit it by id. The row is claimed
+ * before the comment exists, so two runs of one PR settling together make one comment, not two.
+ */
+export const githubComments = sqliteTable(
+  "github_comments",
+  {
+    projectId: text("project_id").notNull().references(() => projects.id, { onDelete: "cascade" }),
+    repo: text("repo").notNull(),
+    prNumber: integer("pr_number").notNull(),
+    commentId: integer("comment_id"),
+    /** The run the comment shows (run ids sort by time): an older run's late report leaves it alone. */
+    reportedRunId: text("reported_run_id"),
+    /** The run making the comment while it does not exist yet, and since when. */
+    claimedBy: text("claimed_by"),
+    claimedAt: text("claimed_at"),
+  },
+  (t) => [primaryKey({ columns: [t.projectId, t.repo, t.prNumber] })],
+);

@@ -91,7 +91,8 @@ export function commentBodyOf(run: RunRow, results: CaseResultRow[], diffs: Visu
 // How GitHub is called and its answers read.
 
 export type GitHubOutcome =
-  | { kind: "done"; status: number; message: string }
+  /** `id`: what GitHub made or changed (a comment's id), when it said. */
+  | { kind: "done"; status: number; message: string; id?: number }
   /** Not worth retrying: a bad token, a missing permission, an unknown repository or PR. */
   | { kind: "refused"; status: number; message: string }
   /** Worth retrying after `retryAfterSeconds` (5xx, time-outs, rate limits). */
@@ -121,7 +122,7 @@ export function outcomeOf(answer: OutboundAnswer, nowMs: number): GitHubOutcome 
   if (!answer.reached) return { kind: "retry", status: null, message: answer.error, retryAfterSeconds: null };
   const { status, headers } = answer;
   const message = githubMessage(answer.body, status);
-  if (status >= 200 && status < 300) return { kind: "done", status, message };
+  if (status >= 200 && status < 300) return { kind: "done", status, message, id: idIn(answer.body) };
   const retryAfter = Number(headers.get("retry-after"));
   const reset = Number(headers.get("x-ratelimit-reset"));
   const rateLimited =
@@ -131,6 +132,15 @@ export function outcomeOf(answer: OutboundAnswer, nowMs: number): GitHubOutcome 
     return { kind: "retry", status, message, retryAfterSeconds: wait !== null ? Math.max(1, wait) : null };
   }
   return { kind: "refused", status, message };
+}
+
+function idIn(body: string): number | undefined {
+  try {
+    const id = (JSON.parse(body) as { id?: unknown }).id;
+    return typeof id === "number" ? id : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function githubMessage(body: string, status: number): string {
@@ -147,8 +157,14 @@ export async function postCommitStatus(client: GitHubClient, target: GitHubTarge
   return outcomeOf(await githubRequest(client, "POST", `/repos/${target.repo}/statuses/${target.commitSha}`, status), nowMs);
 }
 
+/** Edits a comment we made, by its id. */
+export async function updateComment(client: GitHubClient, target: GitHubTarget, commentId: number, body: string, nowMs: number) {
+  return outcomeOf(await githubRequest(client, "PATCH", `/repos/${target.repo}/issues/comments/${commentId}`, { body }), nowMs);
+}
+
 /**
- * Updates this project's comment on the pull request, or makes it when there is none yet. Ours is
+ * Finds this project's comment on the pull request and edits it, or makes it when there is none
+ * (when the comment's id is not known yet, or it was deleted). Ours is
  * the comment that starts with the marker; one reporting a later run than `runId` is left as it is,
  * so a late retry of an older run never puts old results back.
  */
@@ -172,8 +188,8 @@ export async function upsertStickyComment(
     const ours = comments.find((comment) => typeof comment.body === "string" && comment.body.startsWith(marker));
     if (ours) {
       const shown = reportedRun(ours.body!);
-      if (shown && shown > report.runId) return { kind: "done", status: 200, message: `Comment kept: it reports a later run (${shown})` };
-      return outcomeOf(await githubRequest(client, "PATCH", `/repos/${target.repo}/issues/comments/${ours.id}`, { body: report.body }), nowMs);
+      if (shown && shown > report.runId) return { kind: "done", status: 200, message: `Comment kept: it reports a later run (${shown})`, id: ours.id };
+      return updateComment(client, target, ours.id, report.body, nowMs);
     }
     if (comments.length < COMMENTS_PER_PAGE) break;
   }

@@ -11,7 +11,18 @@ import { ApiError, validationError } from "../errors";
 import type { NotificationKind } from "../schemas/reporting";
 import { isSettled, type TriggerBody } from "../schemas/runs";
 import type { ServiceDeps } from "./deps";
-import { commentBodyOf, commitStatusOf, githubTargetOf, postCommitStatus, upsertStickyComment, type GitHubClient, type GitHubOutcome } from "./github";
+import {
+  commentBodyOf,
+  commitStatusOf,
+  githubTargetOf,
+  postCommitStatus,
+  updateComment,
+  upsertStickyComment,
+  type GitHubClient,
+  type GitHubOutcome,
+  type GitHubTarget,
+} from "./github";
+import { findOrClaimComment, forgetComment, recordComment, releaseClaim, takeClaim } from "../db/github-comments";
 import { runPageUrl, signerForRun } from "./links";
 import type { SettledListener } from "./settled";
 
@@ -109,7 +120,8 @@ export async function deliverGitHubReport(
     if (!target.prNumber) return null;
     const [results, diffs] = await Promise.all([listCaseResults(deps.db, run.id), visualDiffsOfRun(deps.db, run.id)]);
     const report = { projectId: run.projectId, runId: run.id, body: commentBodyOf(run, results, diffs, runUrl) };
-    outcome = await upsertStickyComment(client, { ...target, prNumber: target.prNumber }, report, deps.now().getTime());
+    const answer = await commentOnPullRequest(deps, client, { ...target, prNumber: target.prNumber }, report);
+    outcome = "wait" in answer ? { kind: "retry", status: null, message: answer.wait, retryAfterSeconds: null } : answer;
   }
 
   if (outcome.kind === "retry" && attempt < GITHUB_MAX_ATTEMPTS) {
@@ -120,6 +132,43 @@ export async function deliverGitHubReport(
   if (outcome.kind === "done") await record({ ok: true, status: outcome.status, message: describeDone(message.report, outcome) });
   else await record({ ok: false, status: outcome.status, message: outcome.message });
   return null;
+}
+
+/** A claim on a pull request's comment older than this is taken over (its run stopped trying). */
+const CLAIM_STALE_MS = 60_000;
+
+/**
+ * The sticky comment through its D1 row: edited by id once it exists, else made by the one run
+ * that holds the row's claim (found by its marker first, in case it exists without a row). Another
+ * run's claim means waiting, so two runs of one PR settling together make one comment.
+ */
+async function commentOnPullRequest(
+  deps: Pick<ServiceDeps, "db" | "now">,
+  client: GitHubClient,
+  target: GitHubTarget & { prNumber: number },
+  report: { projectId: string; runId: string; body: string },
+): Promise<GitHubOutcome | { wait: string }> {
+  const key = { projectId: report.projectId, repo: target.repo, prNumber: target.prNumber };
+  const now = deps.now();
+  const row = await findOrClaimComment(deps.db, key, report.runId, now.toISOString());
+  if (row.reportedRunId && row.reportedRunId > report.runId) {
+    return { kind: "done", status: 200, message: `Comment kept: it reports a later run (${row.reportedRunId})` };
+  }
+  if (row.commentId !== null) {
+    const edited = await updateComment(client, target, row.commentId, report.body, now.getTime());
+    if (edited.kind === "done") await recordComment(deps.db, key, row.commentId, report.runId);
+    if (!(edited.kind === "refused" && edited.status === 404)) return edited;
+    await forgetComment(deps.db, key, row.commentId); // deleted on GitHub: make it again below
+  }
+  const staleBefore = new Date(now.getTime() - CLAIM_STALE_MS).toISOString();
+  if (!(await takeClaim(deps.db, key, report.runId, now.toISOString(), staleBefore))) {
+    return { wait: "Another run of this pull request is making the comment" };
+  }
+  const made = await upsertStickyComment(client, target, report, now.getTime());
+  const wrote = made.kind === "done" && made.id !== undefined && !made.message.startsWith("Comment kept");
+  if (wrote) await recordComment(deps.db, key, made.id!, report.runId);
+  else await releaseClaim(deps.db, key, report.runId);
+  return made;
 }
 
 const describeDone = (report: NotificationKind, outcome: { status: number; message: string }) =>
