@@ -6,6 +6,7 @@ import { countD1, createDb, type D1Usage } from "./db/client";
 import type { ServiceDeps } from "./services/deps";
 import { consumeJobs } from "./queue/jobs-consumer";
 import { consumeNotify } from "./queue/notify-consumer";
+import { sweepExpired } from "./services/retention";
 
 export { RunTracker } from "./durable/run-tracker";
 export { RateLimiter } from "./durable/rate-limiter";
@@ -32,5 +33,10 @@ export default {
     // D1 round trips are counted, so a consumer can log what each message cost.
     const d1: D1Usage = { queries: 0, ms: 0 };
     await consume(batch, wire(env, { db: createDb(countD1(env.DB, d1)) }), d1);
+  },
+  /** The daily cron (wrangler.toml `[triggers]`): what outlived its retention is swept. */
+  async scheduled(_controller, env, _ctx) {
+    const swept = await sweepExpired(wire(env));
+    console.log(JSON.stringify({ event: "retention.sweep", ...swept }));
   },
 } satisfies ExportedHandler<Env>;

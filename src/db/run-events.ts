@@ -30,3 +30,9 @@ export async function listRunEvents(db: Db, runId: string, page: { limit: number
 export async function runEventsAfter(db: Db, runId: string, seq: number, limit = 1000) {
   return db.select().from(runEvents).where(and(eq(runEvents.runId, runId), gt(runEvents.seq, seq))).orderBy(asc(runEvents.seq)).limit(limit);
 }
+
+/** Deletes up to `limit` events recorded before `before`; answers how many went. */
+export async function deleteRunEventsBefore(db: Db, before: string, limit: number) {
+  const result = await db.run(sql`delete from ${runEvents} where rowid in (select rowid from ${runEvents} where ${runEvents.createdAt} < ${before} limit ${limit})`);
+  return result.meta.changes ?? 0;
+}

@@ -58,15 +58,6 @@ export async function unattemptedMessageIds(db: Db, ids: string[]) {
   return rows.map((r) => r.id);
 }
 
-/** Bodies older than `before` are dropped (the delivery log keeps its rows). */
-export async function forgetWebhookBodies(db: Db, webhookIds: string[], before: string) {
-  if (webhookIds.length === 0) return;
-  await db
-    .update(webhookMessages)
-    .set({ body: null })
-    .where(and(inArray(webhookMessages.webhookId, webhookIds), lt(webhookMessages.createdAt, before), isNotNull(webhookMessages.body)));
-}
-
 export async function findWebhookMessage(db: Db, id: string) {
   const [row] = await db.select({ message: webhookMessages, webhook: webhooks }).from(webhookMessages).innerJoin(webhooks, eq(webhooks.id, webhookMessages.webhookId)).where(eq(webhookMessages.id, id)).limit(1);
   return row;
@@ -118,4 +109,18 @@ export async function markWebhookFailing(db: Db, id: string, at: string, message
 /** Writes re-sealed secrets, unless the secret changed since `readCiphertext` was read (a rotation won). */
 export async function resealWebhookSecret(db: Db, id: string, readCiphertext: string, sealed: Pick<WebhookRow, "secretKeyId" | "secretCiphertext" | "previousSecretKeyId" | "previousSecretCiphertext" | "previousSecretExpiresAt">) {
   await db.update(webhooks).set(sealed).where(and(eq(webhooks.id, id), eq(webhooks.secretCiphertext, readCiphertext)));
+}
+
+/** Deletes up to `limit` messages stored before `before`, their attempts with them; answers how many messages went. */
+export async function deleteWebhookMessagesBefore(db: Db, before: string, limit: number) {
+  const result = await db.run(
+    sql`delete from ${webhookMessages} where rowid in (select rowid from ${webhookMessages} where ${webhookMessages.createdAt} < ${before} limit ${limit})`,
+  );
+  return result.meta.changes ?? 0;
+}
+
+/** Drops the bodies of messages stored before `before`, across every endpoint; answers how many. */
+export async function forgetAllWebhookBodiesBefore(db: Db, before: string) {
+  const result = await db.update(webhookMessages).set({ body: null }).where(and(lt(webhookMessages.createdAt, before), isNotNull(webhookMessages.body)));
+  return result.meta.changes ?? 0;
 }

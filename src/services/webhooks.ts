@@ -15,7 +15,6 @@ import {
   findDelivery,
   findWebhook,
   findWebhookMessage,
-  forgetWebhookBodies,
   insertDelivery,
   insertWebhook,
   insertWebhookMessages,
@@ -141,7 +140,7 @@ export async function rotateWebhookSecret(deps: WebhookDeps & Pick<ServiceDeps, 
 export async function listDeliveriesPage(deps: Pick<ServiceDeps, "db" | "now" | "webhookPolicy">, scope: Scope, id: string, query: PageQuery) {
   await webhookInScope(deps, scope, id);
   const { items, totalCount } = await listDeliveries(deps.db, id, query);
-  // Bodies are dropped when the endpoint's next message is stored; until then, hidden once past retention.
+  // Bodies are dropped by the daily sweep (services/retention.ts); until then, hidden once past retention.
   const keptSince = deps.now().getTime() - deps.webhookPolicy.bodyRetentionMs;
   return {
     items: items.map(({ delivery: d, event, body, sentAt }) => ({
@@ -206,7 +205,6 @@ async function queueMessages(deps: QueueingDeps, endpoints: WebhookRow[], type: 
       createdAt: at.toISOString(),
     })),
   );
-  await forgetWebhookBodies(deps.db, endpoints.map((w) => w.id), new Date(at.getTime() - deps.webhookPolicy.bodyRetentionMs).toISOString());
   await insertWebhookMessages(deps.db, rows);
   // A repeated announcement stores nothing new, but queues again what was never attempted: its
   // first queueing may be what failed. A message queued twice is one webhook-id, twice at most.
