@@ -11,8 +11,11 @@ import { sweepExpired } from "./services/retention";
 export { RunTracker } from "./durable/run-tracker";
 export { RateLimiter } from "./durable/rate-limiter";
 
+/** The wiring for queue work; given a usage record, its D1 round trips are counted there. */
+type DepsFor = (d1?: D1Usage) => ServiceDeps;
+
 /** Each queue's consumer, by the queue's name in wrangler.toml (an environment may add a `-<env>` suffix). */
-const CONSUMERS: Record<string, (batch: MessageBatch<unknown>, deps: ServiceDeps, d1: D1Usage) => Promise<void>> = {
+const CONSUMERS: Record<string, (batch: MessageBatch<unknown>, depsFor: DepsFor) => Promise<void>> = {
   "aegis-jobs": consumeJobs,
   "aegis-notify": consumeNotify,
 };
@@ -30,9 +33,7 @@ export default {
     const consume = consumerOf(batch.queue);
     // A queue bound without a consumer here is a deployment mistake: retrying keeps its messages.
     if (!consume) throw new Error(`no consumer for queue ${batch.queue}`);
-    // D1 round trips are counted, so a consumer can log what each message cost.
-    const d1: D1Usage = { queries: 0, ms: 0 };
-    await consume(batch, wire(env, { db: createDb(countD1(env.DB, d1)) }), d1);
+    await consume(batch, (d1) => wire(env, d1 ? { db: createDb(countD1(env.DB, d1)) } : {}));
   },
   /** The daily cron (wrangler.toml `[triggers]`): what outlived its retention is swept. */
   async scheduled(_controller, env, _ctx) {

@@ -43,7 +43,7 @@ async function createHook(orgKey: string, projectId: string, path: string, event
 async function deliverWith(overrides: Partial<ServiceDeps>, body: unknown) {
   const batch = createMessageBatch("aegis-notify", [{ id: "manual", timestamp: new Date(), attempts: 1, body }]);
   const ctx = createExecutionContext();
-  await consumeNotify(batch, { ...wire(env), ...overrides });
+  await consumeNotify(batch, () => ({ ...wire(env), ...overrides }));
   return getQueueResult(batch, ctx);
 }
 

@@ -18,7 +18,8 @@ const GIVE_UP = {
   crawl: (deps: ServiceDeps, id: string) => failCrawl(deps, id, "The crawl failed on our side after several attempts"),
 } as const;
 
-export async function consumeJobs(batch: MessageBatch<unknown>, deps: ServiceDeps): Promise<void> {
+export async function consumeJobs(batch: MessageBatch<unknown>, depsFor: () => ServiceDeps): Promise<void> {
+  const deps = depsFor();
   for (const message of batch.messages) {
     const parsed = JobMessage.safeParse(message.body);
     if (!parsed.success) {
