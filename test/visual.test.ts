@@ -190,6 +190,15 @@ describe("a screenshot step", () => {
     const baselines = await call("GET", `/projects/${t.projectId}/baselines`, { token: t.ciToken });
     expect(baselines.json.items.map((b: any) => b.version)).toEqual([1]);
   });
+  it("deletes a project's baseline images with the project", async () => {
+    const t = await bootTenant();
+    const { suiteId } = await createSuiteWithCase(t.ciToken, t.projectId, HOME_SHOT, "home looks right");
+    await runSuite(t.ciToken, suiteId);
+    const prefix = `baselines/${t.projectId}/`;
+    expect((await env.ARTIFACTS.list({ prefix })).objects).toHaveLength(1);
+    expect((await call("DELETE", `/projects/${t.projectId}`, { token: t.orgKey })).status).toBe(204);
+    expect((await env.ARTIFACTS.list({ prefix })).objects).toHaveLength(0);
+  });
 });
 
 /** Fetches a signed artifact link through the Worker. */

@@ -11,6 +11,7 @@ import { propagateRevocations } from "./tokens";
 import { suiteIdsOfProject } from "../db/suites";
 import type { ServiceDeps } from "./deps";
 import { deleteSuiteExports } from "./playwright-export";
+import { artifactKeys, deleteUnder } from "../storage/artifacts";
 
 type Deps = { db: Db; now: Clock };
 
@@ -67,7 +68,10 @@ export async function changeProject(
   return projectView(row);
 }
 
-/** Deletes a project with its suites (and their exports), runs and CI tokens; the tokens stop working at once. */
+/**
+ * Deletes a project with its suites (and their exports), runs, baselines (and their images) and CI
+ * tokens; the tokens stop working at once. Run and crawl images expire by the bucket's rules.
+ */
 export async function removeProject(deps: Deps & Pick<ServiceDeps, "limiter" | "artifacts">, scope: Scope, id: string) {
   if (scope.projectId) throw new ApiError("auth.org_key_required", "Deleting a project needs the organization key");
   if (!(await findProject(deps.db, scope, id))) throw notFound("Project");
@@ -77,4 +81,5 @@ export async function removeProject(deps: Deps & Pick<ServiceDeps, "limiter" | "
   const suiteIds = await suiteIdsOfProject(deps.db, id);
   if (!(await deleteProject(deps.db, scope, id))) throw notFound("Project");
   for (const suiteId of suiteIds) await deleteSuiteExports(deps, suiteId);
+  await deleteUnder(deps.artifacts, artifactKeys.projectBaselines(id));
 }

@@ -8,6 +8,8 @@ export const artifactKeys = {
   playwrightExports: (suiteId: string) => `exports/${suiteId}/`,
   /** Each version of a baseline is its own object, never overwritten. */
   baselineImage: (projectId: string, baselineId: string, version: number) => `baselines/${projectId}/${baselineId}/v${version}.png`,
+  /** Every baseline image of a project (they do not expire: deleted with the project). */
+  projectBaselines: (projectId: string) => `baselines/${projectId}/`,
   diffImage: (runId: string, diffId: string) => `runs/${runId}/diffs/${diffId}.png`,
 };
 
