@@ -72,14 +72,20 @@ export async function setBrokenLinkCount(db: Db, id: string, brokenLinks: number
   await db.update(crawls).set({ brokenLinks }).where(eq(crawls.id, id));
 }
 
-export async function upsertCrawlPage(db: Db, row: CrawlPageRow) {
-  await db
-    .insert(crawlPages)
-    .values(row)
-    .onConflictDoUpdate({
-      target: [crawlPages.crawlId, crawlPages.role, crawlPages.url],
-      set: { finalUrl: row.finalUrl, status: row.status, title: row.title, loadMs: row.loadMs, details: row.details, screenshotKey: row.screenshotKey, error: row.error },
-    });
+/**
+ * Records a page only while its crawl is running, in one statement: a page that finishes after a
+ * cancel is refused by the write itself, with no read before it. Answers whether it was recorded.
+ */
+export async function upsertCrawlPageWhileRunning(db: Db, row: CrawlPageRow): Promise<boolean> {
+  const result = await db.run(sql`
+    insert into ${crawlPages} (id, crawl_id, role, url, final_url, depth, status, title, load_ms, details, screenshot_key, error, created_at)
+    select ${row.id}, ${row.crawlId}, ${row.role}, ${row.url}, ${row.finalUrl}, ${row.depth}, ${row.status}, ${row.title}, ${row.loadMs},
+           ${JSON.stringify(row.details)}, ${row.screenshotKey}, ${row.error}, ${row.createdAt}
+    where exists (select 1 from ${crawls} where ${crawls.id} = ${row.crawlId} and ${crawls.status} = 'running')
+    on conflict (crawl_id, role, url) do update set
+      final_url = excluded.final_url, status = excluded.status, title = excluded.title, load_ms = excluded.load_ms,
+      details = excluded.details, screenshot_key = excluded.screenshot_key, error = excluded.error`);
+  return (result.meta.changes ?? 0) > 0;
 }
 
 /** Replaces a recorded page's broken links (found after the page was recorded), leaving the rest of its details. */
@@ -115,6 +121,17 @@ export async function appendCrawlEvent(db: Db, crawlId: string, type: string, da
     })
     .returning();
   return row;
+}
+
+/** Appends an event only while its crawl is running (the executor's events; the lifecycle's own are unconditional). */
+export async function appendCrawlEventWhileRunning(db: Db, crawlId: string, type: string, data: Record<string, unknown>, at: string) {
+  const { results } = await db.run(sql`
+    insert into ${crawlEvents} (crawl_id, seq, type, data, created_at)
+    select ${crawlId}, (select coalesce(max(seq), 0) + 1 from ${crawlEvents} where crawl_id = ${crawlId}), ${type}, ${JSON.stringify(data)}, ${at}
+    where exists (select 1 from ${crawls} where ${crawls.id} = ${crawlId} and ${crawls.status} = 'running')
+    returning seq, type, data, created_at`);
+  const row = (results as { seq: number; type: string; data: string; created_at: string }[])[0];
+  return row ? { seq: row.seq, type: row.type, data: JSON.parse(row.data) as Record<string, unknown>, createdAt: row.created_at } : undefined;
 }
 
 export async function listCrawlEvents(db: Db, crawlId: string, page: { limit: number; offset: number }) {

@@ -2,7 +2,7 @@
 // events are recorded as the crawler reports them; events are also pushed to the crawl's tracker
 // for live subscribers. Credentials are opened only here, sent to the crawl's origin only (the
 // crawler's rule), and deleted when the crawl settles, however it settles (crawl-lifecycle.ts).
-import { findCrawlById, listCrawlCredentials, listCrawlPages, setBrokenLinkCount, setCrawlPageBrokenLinks, upsertCrawlPage, type CrawlRow } from "../db/crawls";
+import { findCrawlById, listCrawlCredentials, listCrawlPages, setBrokenLinkCount, setCrawlPageBrokenLinks, upsertCrawlPageWhileRunning, type CrawlRow } from "../db/crawls";
 import { updateProject } from "../db/projects";
 import { countCasesOfProject } from "../db/cases";
 import { generateSuiteFromCrawl } from "./test-generation";
@@ -44,8 +44,9 @@ export async function executeCrawl(deps: CrawlExecutorDeps, crawlId: string): Pr
     let anyPage = false;
     let lastAlive = Date.now();
     // Set when the crawl is seen settled by someone else (cancel, watchdog): from then on
-    // nothing more is recorded for it, and no tests are generated from it. Pages and events
-    // ask D1 first (one small read each), so a page that finishes just after a cancel is dropped.
+    // nothing more is recorded for it, and no tests are generated from it. Pages and events are
+    // written only while D1 says it runs (a condition of the write itself, no read before it), so
+    // a page that finishes just after a cancel is dropped; shouldStop reads the status to stop.
     let stopped = false;
     const stillRunning = async () => !(stopped ||= (await findCrawlById(db, crawlId))?.status !== "running");
     await withBrowserSession(deps.browser, async (browser) => {
@@ -68,12 +69,12 @@ export async function executeCrawl(deps: CrawlExecutorDeps, crawlId: string): Pr
           },
           {
             onPage: async (page) => {
-              if (!(await stillRunning())) return;
-              anyPage ||= page.error === null;
-              await recordPage(deps, crawlId, role.label, page);
+              if (stopped) return;
+              if (await recordPage(deps, crawlId, role.label, page)) anyPage ||= page.error === null;
+              else stopped = true;
             },
             onEvent: async (event) => {
-              if (await stillRunning()) await recordCrawlEvent(deps, crawlId, event.type, eventData(role.label, event));
+              if (!stopped) await recordCrawlEvent(deps, crawlId, event.type, eventData(role.label, event), { whileRunning: true });
             },
             onBrokenLinks: (url, links) => setCrawlPageBrokenLinks(db, { crawlId, role: role.label, url }, links),
             shouldStop: async () => {
@@ -126,14 +127,15 @@ async function openRoles(deps: CrawlExecutorDeps, crawl: CrawlRow): Promise<Role
   return roles;
 }
 
-async function recordPage(deps: CrawlExecutorDeps, crawlId: string, role: string, page: PageRecord) {
+/** Records a page (and its screenshot) unless the crawl stopped running meanwhile; answers whether it did. */
+async function recordPage(deps: CrawlExecutorDeps, crawlId: string, role: string, page: PageRecord): Promise<boolean> {
   const id = uuidv7();
   let screenshotKey: string | null = null;
   if (page.screenshot) {
     screenshotKey = artifactKeys.crawlPageScreenshot(crawlId, id);
     await putPng(deps.artifacts, screenshotKey, page.screenshot);
   }
-  await upsertCrawlPage(deps.db, {
+  const recorded = await upsertCrawlPageWhileRunning(deps.db, {
     id,
     crawlId,
     role,
@@ -156,6 +158,8 @@ async function recordPage(deps: CrawlExecutorDeps, crawlId: string, role: string
     error: page.error,
     createdAt: iso(deps),
   });
+  if (!recorded && screenshotKey) await deps.artifacts.delete(screenshotKey);
+  return recorded;
 }
 
 function eventData(role: string, event: CrawlEvent): Record<string, unknown> {

@@ -1,7 +1,7 @@
 // A crawl's transitions as services apply them: each one the conditional update of its row in
 // CRAWL_TRANSITIONS (schemas/crawls.ts). However a crawl settles, its credentials are deleted, a
 // last event is recorded for its streams, and it is announced to the listeners.
-import { appendCrawlEvent, deleteCrawlCredentials, findCrawlById, markCrawlRunning, settleCrawl, type CrawlRow } from "../db/crawls";
+import { appendCrawlEvent, appendCrawlEventWhileRunning, deleteCrawlCredentials, findCrawlById, markCrawlRunning, settleCrawl, type CrawlRow } from "../db/crawls";
 import { isCrawlSettled, type CrawlOutcome, type SettledCrawlStatus, type SettleCrawlTransition } from "../schemas/crawls";
 import type { ServiceDeps } from "./deps";
 
@@ -39,8 +39,18 @@ export async function failCrawl(deps: CrawlLifecycleDeps, crawlId: string, messa
   return settled;
 }
 
-/** Records a crawl event in D1 and pushes it to live subscribers (best effort: D1 is the record). */
-export async function recordCrawlEvent(deps: Pick<ServiceDeps, "db" | "now" | "tracker">, crawlId: string, type: string, data: Record<string, unknown>) {
-  const row = await appendCrawlEvent(deps.db, crawlId, type, data, deps.now().toISOString());
+/**
+ * Records a crawl event in D1 and pushes it to live subscribers (best effort: D1 is the record).
+ * `whileRunning`: only if the crawl is still running (the executor's events after a cancel are dropped).
+ */
+export async function recordCrawlEvent(
+  deps: Pick<ServiceDeps, "db" | "now" | "tracker">,
+  crawlId: string,
+  type: string,
+  data: Record<string, unknown>,
+  options: { whileRunning?: boolean } = {},
+) {
+  const append = options.whileRunning ? appendCrawlEventWhileRunning : appendCrawlEvent;
+  const row = await append(deps.db, crawlId, type, data, deps.now().toISOString());
   if (row) await deps.tracker.publish(crawlId, { seq: row.seq, type: row.type, data: row.data, createdAt: row.createdAt }).catch(() => {});
 }
