@@ -132,3 +132,30 @@ describe("run events on a WebSocket", () => {
     expect(refused.status).toBe(404);
   });
 });
+
+describe("the run page, live", () => {
+  it("follows the run's events through its own signed link while the run goes, and stops once it settled", async () => {
+    const t = await bootTenant();
+    await createSuiteWithCase(t.ciToken, t.projectId, [{ action: "goto", url: "/slow?ms=1500" }], "slow page");
+    const started = await call("POST", "/ci/trigger", { token: t.ciToken, body: {} });
+    const pageUrl: string = started.json.url;
+
+    const whileRunning = await call("GET", pageUrl);
+    expect(whileRunning.status).toBe(200);
+    expect(whileRunning.text).toContain("data-live");
+    expect(whileRunning.text).toContain('new EventSource(location.pathname + "/events" + location.search)');
+
+    // The page's signature opens its events, as Server-Sent Events, until the run settles.
+    const url = new URL(pageUrl);
+    const stream = await call("GET", `${url.origin}${url.pathname}/events${url.search}`, { headers: { accept: "text/event-stream" } });
+    expect(stream.status).toBe(200);
+    expect(stream.headers.get("content-type")).toBe("text/event-stream; charset=utf-8");
+    expect(parseFrames(stream.text).map((f) => f.event)).toEqual(["status_changed", "case_started", "case_finished", "status_changed"]);
+
+    const settled = await call("GET", pageUrl);
+    expect(settled.text).toContain('data-status="passed"');
+    expect(settled.text).not.toContain("EventSource");
+    expect((await call("GET", `${url.origin}${url.pathname}/events?sig=${"A".repeat(43)}`)).status).toBe(404);
+    expect((await call("GET", `${url.origin}${url.pathname}/events`)).status).toBe(404);
+  });
+});

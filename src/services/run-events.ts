@@ -1,7 +1,7 @@
 // A run's events: recorded in D1 (the record, paged or replayed) and pushed to live watchers by the
 // run's tracker (Server-Sent Events, WebSockets). A gap in the push is filled from D1 by readers.
 import type { Db } from "../db/client";
-import { findRun } from "../db/runs";
+import { findRun, findRunById } from "../db/runs";
 import { appendRunEvent, listRunEvents, runEventsAfter } from "../db/run-events";
 import type { Scope } from "../auth/tenancy";
 import { notFound } from "../errors";
@@ -24,6 +24,14 @@ export async function runEventsPage(deps: { db: Db }, scope: Scope, runId: strin
   if (!(await findRun(deps.db, scope, runId))) throw notFound("Run");
   const { items, totalCount } = await listRunEvents(deps.db, runId, query);
   return { items: items.map(eventView), totalCount, limit: query.limit, offset: query.offset };
+}
+
+/** For a run page's signed link (the caller checked the signature): the stream, or null for no such run. */
+export async function signedRunEventStream(deps: Pick<ServiceDeps, "db" | "tracker">, runId: string, lastEventId: number) {
+  if (!(await findRunById(deps.db, runId))) return null;
+  const live = await deps.tracker.subscribe(runId);
+  const after = (seq: number) => runEventsAfter(deps.db, runId, seq);
+  return serverSentEvents({ label: "run events", live, after }, lastEventId);
 }
 
 export async function runEventStream(deps: Pick<ServiceDeps, "db" | "tracker">, scope: Scope, runId: string, lastEventId: number) {

@@ -10,6 +10,9 @@ import { runDetailView } from "../../services/runs";
 import { runDiffViews } from "../../services/visual";
 import { linkSigner } from "../router";
 import { renderRunPage } from "./run-page";
+import { lastEventIdOf, SSE_HEADERS } from "../../services/event-stream";
+import { signedRunEventStream } from "../../services/run-events";
+import { wire } from "../../wiring";
 
 const notFoundPage = () => new Response("Not found", { status: 404, headers: { "content-type": "text/plain; charset=utf-8" } });
 
@@ -24,6 +27,16 @@ export const pagesRouter = new Hono<AppEnv>()
     const [view, diffs] = await Promise.all([runDetailView({ db }, run, signer, Date.now()), runDiffViews({ db }, run.id, signer, Date.now())]);
     c.header("Cache-Control", "private, no-store");
     return c.html(renderRunPage(view, diffs));
+  })
+  // The run's events as Server-Sent Events for whoever holds the run page's signed link (the page
+  // itself follows them): the same read-only view the page gives, live.
+  .get("/runs/:id/events", async (c) => {
+    const id = c.req.param("id");
+    if (!UUID_PATTERN.test(id) || !(await verifyRunPage(c.env.LINK_SIGNING_SECRET, id, c.req.query("sig")))) return notFoundPage();
+    const lastEventId = lastEventIdOf(c.req.header("last-event-id"));
+    if (lastEventId === null) return notFoundPage();
+    const stream = await signedRunEventStream(wire(c.env), id, lastEventId);
+    return stream ? new Response(stream, { headers: SSE_HEADERS }) : notFoundPage();
   })
   .get("/artifacts/*", async (c) => {
     const key = decodeURIComponent(new URL(c.req.url).pathname.slice("/artifacts/".length));

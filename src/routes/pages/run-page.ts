@@ -57,6 +57,30 @@ ${diffs.map(
 </section>`,
 )}`
   : ""}
+${run.status === "queued" || run.status === "running" ? liveUpdates : ""}
 </body>
 </html>`;
 }
+
+/**
+ * While the run is going, the page follows its events (the signed `events` link beside the page,
+ * the page's own signature granting it) and shows the latest; it reloads when the run settles.
+ */
+const liveUpdates = html`<p class="muted" data-live>Live: waiting for the run…</p>
+<script>
+(() => {
+  const line = document.querySelector("[data-live]");
+  const events = new EventSource(location.pathname + "/events" + location.search);
+  for (const type of ["status_changed", "case_started", "case_finished", "step_failed"]) {
+    events.addEventListener(type, (message) => {
+      const event = JSON.parse(message.data);
+      const d = event.data;
+      line.textContent = "Live: " + type.replace("_", " ") + (d.caseName ? " · " + d.caseName : "") + (d.status ? " · " + d.status : "");
+      if (type === "status_changed" && !["queued", "running"].includes(d.status)) {
+        events.close();
+        location.reload();
+      }
+    });
+  }
+})();
+</script>`;
