@@ -245,7 +245,7 @@ describe("GitHub commit statuses and the sticky PR comment", () => {
     const objects = await env.ARTIFACTS.list();
     expect(objects.objects.length).toBeGreaterThan(0);
     for (const object of objects.objects) {
-      const text = await (await env.ARTIFACTS.get(object.key))!.text();
+      const text = new TextDecoder().decode(await (await env.ARTIFACTS.get(object.key))!.arrayBuffer());
       expect(text, object.key).not.toContain(token);
     }
     for (const path of [`/ci/runs/${run.runId}`, `/runs/${run.runId}`, `/projects/${t.projectId}/runs`]) {
