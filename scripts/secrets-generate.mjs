@@ -37,7 +37,7 @@ if (invokedDirectly) {
   const secrets = generateSecrets();
   if (flag === undefined) {
     console.error("# Set each with: npx wrangler secret put NAME --env <staging|production>  (paste the value after =)");
-    console.error("# Keep ADMIN_TOKEN and CREDENTIAL_KEYS in your password manager: Cloudflare never shows a secret again.");
+    console.error("# Keep all three in your password manager: Cloudflare never shows a secret again, and a rotation needs the current value.");
     for (const [key, value] of Object.entries(secrets)) console.log(`${key}=${value}`);
   } else if (flag === "--only" && name in secrets && rest.length === 0) {
     console.log(secrets[name]);

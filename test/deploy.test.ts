@@ -59,7 +59,10 @@ describe("wrangler.toml's environments", () => {
     const bindingsOf = (prefix: string) => ({
       d1: tables.filter((t) => t.header === `${prefix}d1_databases`).map((t) => t.values.binding),
       queues: tables.filter((t) => t.header === `${prefix}queues.producers`).map((t) => t.values.binding),
-      consumers: tables.filter((t) => t.header === `${prefix}queues.consumers`).length,
+      // Every consumer setting but the queue names, which differ by environment.
+      consumers: tables
+        .filter((t) => t.header === `${prefix}queues.consumers`)
+        .map(({ values: { queue, dead_letter_queue, ...settings } }) => ({ queue: String(queue).replace(/-(staging|production)$/, ""), dlq: String(dead_letter_queue).replace(/-(staging|production)$/, ""), ...settings })),
       r2: tables.filter((t) => t.header === `${prefix}r2_buckets`).map((t) => t.values.binding),
       durableObjects: tables.filter((t) => t.header === `${prefix}durable_objects.bindings`).map((t) => `${t.values.name}:${t.values.class_name}`),
       browser: tables.filter((t) => t.header === `${prefix}browser`).map((t) => t.values.binding),
@@ -353,6 +356,9 @@ describe("the deploy workflow", () => {
     for (const step of steps) expect(Boolean(step.uses) !== Boolean(step.run)).toBe(true);
     // Expressions are closed, and name only contexts that exist in a workflow.
     for (const expression of workflowText.matchAll(/\$\{\{(.*?)\}\}/g)) expect(expression[1].trim()).toMatch(/^(inputs|secrets|env|steps)\./);
+    // Production runs main's code only; a run by hand on another branch stops at the first step.
+    expect(steps[0]).toMatchObject({ if: "env.TARGET == 'production' && github.ref != 'refs/heads/main'" });
+    expect(steps[0].run).toMatch(/exit 1/);
     expect(workflowText.split("${{").length).toBe(workflowText.split("}}").length);
   });
 

@@ -2,6 +2,7 @@
 import { describe, expect, it } from "vitest";
 import { PngFormatError, pngRows, pngWriter, pngHeader } from "../src/visual/png";
 import { comparePngs } from "../src/visual/compare";
+import { InflateError, ZlibInflater } from "../src/visual/inflate";
 
 type Paint = (x: number, y: number) => [number, number, number];
 
@@ -149,6 +150,28 @@ describe("the PNG codec", () => {
     } catch (error) {
       expect(error).toBeInstanceOf(PngFormatError);
     }
+  });
+  it("refuses a compressed stream cut anywhere inside its data, never handing back short output", async () => {
+    const text = new TextEncoder().encode(`${"aegis ".repeat(40)}end`);
+    const zlib = new Uint8Array(await new Response(new Blob([text]).stream().pipeThrough(new CompressionStream("deflate"))).arrayBuffer());
+    const drain = (bytes: Uint8Array) => {
+      const inflater = new ZlibInflater([bytes]);
+      const out: number[] = [];
+      for (let piece = inflater.read(); piece; piece = inflater.read()) out.push(...piece);
+      return new Uint8Array(out);
+    };
+    expect(drain(zlib)).toEqual(text);
+    // The checksum after the data is not read: without it the data is whole.
+    expect(drain(zlib.subarray(0, zlib.length - 4))).toEqual(text);
+    for (let cut = 2; cut < zlib.length - 4; cut++) expect(() => drain(zlib.subarray(0, cut)), `cut at ${cut}`).toThrow(InflateError);
+  });
+
+  it("refuses a PNG whose header claims a size no capture has, before allocating for it", async () => {
+    const png = await makePng(4, 4, page);
+    const view = new DataView(png.buffer, png.byteOffset);
+    view.setUint32(16, 1_000_000); // width, in IHDR (its CRC is not checked)
+    expect(() => rowsOf(png)).toThrow(PngFormatError);
+    expect(() => rowsOf(png)).toThrow(/unsupported PNG size 1000000 × 4/);
   });
 });
 

@@ -11,10 +11,16 @@ export async function keyRingFrom(setting: string | undefined): Promise<KeyRing>
   const entries = (setting ?? "").split(",").map((e) => e.trim()).filter(Boolean);
   if (entries.length === 0) throw new Error("CREDENTIAL_KEYS is not set");
   const keys = new Map<string, CryptoKey>();
-  for (const entry of entries) {
+  for (const [index, entry] of entries.entries()) {
     const [keyId, material] = entry.split(":");
-    const raw = Uint8Array.from(atob(material ?? ""), (c) => c.charCodeAt(0));
-    if (!keyId || raw.byteLength !== 32) throw new Error(`CREDENTIAL_KEYS entry "${keyId}" must be keyId:<32 bytes, base64>`);
+    let raw: Uint8Array<ArrayBuffer> = new Uint8Array(0);
+    try {
+      raw = Uint8Array.from(atob(material ?? ""), (c) => c.charCodeAt(0));
+    } catch {
+      // not base64: refused below
+    }
+    // Named by position: a malformed entry may be the key itself, which must never reach a log.
+    if (!keyId || !material || raw.byteLength !== 32) throw new Error(`CREDENTIAL_KEYS entry ${index + 1} must be keyId:<32 bytes, base64>`);
     keys.set(keyId, await crypto.subtle.importKey("raw", raw, "AES-GCM", false, ["encrypt", "decrypt"]));
   }
   return { current: entries[0].split(":")[0], keys };

@@ -165,6 +165,8 @@ export class ZlibInflater {
 
   private blockHeader() {
     if (this.final) {
+      // Zero bits read past the end decode as a fixed block's end code: a cut-off final block would otherwise pass.
+      if (this.overrun * 8 > this.count) throw new InflateError("compressed data ends early");
       this.state = "done";
       return;
     }

@@ -10,6 +10,10 @@ const SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 
 export type PngHeader = { width: number; height: number };
 
+/** The largest capture decoded: wider than any viewport we set, taller than any full page we capture. */
+const MAX_PNG_WIDTH = 16_384;
+const MAX_PNG_HEIGHT = 200_000;
+
 export class PngFormatError extends Error {}
 
 /** The IHDR of a PNG, without decoding it. */
@@ -89,6 +93,10 @@ export function* pngRows(bytes: Uint8Array): Generator<Uint8Array> {
     throw new PngFormatError(`unsupported PNG (bit depth ${header.bitDepth}, colour type ${header.colorType}, interlace ${header.interlace})`);
   }
   const { width, height } = header;
+  // Row buffers are sized by the header: a width no browser window has is refused, not allocated.
+  if (width < 1 || width > MAX_PNG_WIDTH || height < 1 || height > MAX_PNG_HEIGHT) {
+    throw new PngFormatError(`unsupported PNG size ${width} × ${height} (at most ${MAX_PNG_WIDTH} × ${MAX_PNG_HEIGHT})`);
+  }
   const bpp = header.colorType === 6 ? 4 : 3;
   const stride = width * bpp;
   // Each line is its filter byte and its pixels; `previous` starts as the zero line above the image.
