@@ -75,8 +75,9 @@ describe("webhook endpoints", () => {
     expect(JSON.stringify(stored)).not.toContain(created.json.secret.slice(6));
 
     const other = await bootTenant("pro", "Globex");
-    for (const [method, path] of [["GET", `/webhooks/${created.json.id}`], ["PATCH", `/webhooks/${created.json.id}`], ["DELETE", `/webhooks/${created.json.id}`], ["POST", `/webhooks/${created.json.id}/rotate-secret`], ["GET", `/webhooks/${created.json.id}/deliveries`], ["GET", `/projects/${t.projectId}/webhooks`]] as const) {
-      const res = await call(method, path, { token: other.orgKey, body: method === "PATCH" ? { enabled: false } : undefined });
+    for (const [method, path] of [["GET", `/webhooks/${created.json.id}`], ["PATCH", `/webhooks/${created.json.id}`], ["DELETE", `/webhooks/${created.json.id}`], ["POST", `/webhooks/${created.json.id}/rotate-secret`], ["GET", `/webhooks/${created.json.id}/deliveries`], ["GET", `/projects/${t.projectId}/webhooks`], ["POST", `/webhooks/${created.json.id}/test`], ["POST", `/webhooks/${created.json.id}/deliveries/${crypto.randomUUID()}/redeliver`], ["POST", `/projects/${t.projectId}/webhooks`]] as const) {
+      const body = method === "PATCH" ? { enabled: false } : path.endsWith("/webhooks") && method === "POST" ? { url: "https://hooks.example.com/x", events: ["*"] } : undefined;
+      const res = await call(method, path, { token: other.orgKey, body });
       expect(res.status, `${method} ${path}`).toBe(404);
     }
     expect((await call("GET", `/webhooks/${created.json.id}`, { token: t.orgKey })).json.description).toBe("renamed");
