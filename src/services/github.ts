@@ -7,7 +7,7 @@ import type { VisualDiffRow } from "../db/visual";
 import type { RunStatus } from "../schemas/runs";
 import { callOutbound, type Outbound, type OutboundAnswer } from "./outbound";
 
-export const GITHUB_STATUS_CONTEXT = "aegisrunner";
+const GITHUB_STATUS_CONTEXT = "aegisrunner";
 const GITHUB_TIMEOUT_MS = 10_000;
 /** Enough of an answer to read a comment list page: 30 comments of GitHub's largest (65,536 characters). */
 const GITHUB_MAX_RESPONSE_BYTES = 8 * 1024 * 1024;
@@ -44,7 +44,7 @@ export function commitStatusOf(run: RunRow, runUrl: string) {
 }
 
 /** The hidden first line that finds this project's comment on a pull request again. */
-export const commentMarker = (projectId: string) => `<!-- aegisrunner:project=${projectId} -->`;
+const commentMarker = (projectId: string) => `<!-- aegisrunner:project=${projectId} -->`;
 /** The hidden second line: which run the comment reports (run ids sort by time). */
 const runMarker = (runId: string) => `<!-- aegisrunner:run=${runId} -->`;
 const reportedRun = (body: string) => /<!-- aegisrunner:run=([0-9a-f-]{36}) -->/.exec(body)?.[1] ?? null;
@@ -118,7 +118,7 @@ function githubRequest(client: GitHubClient, method: string, path: string, body?
 }
 
 /** Reads GitHub's answer: 2xx done; rate limits and 5xx retried (honouring its headers); other refusals final. */
-export function outcomeOf(answer: OutboundAnswer, nowMs: number): GitHubOutcome {
+function outcomeOf(answer: OutboundAnswer, nowMs: number): GitHubOutcome {
   if (!answer.reached) return { kind: "retry", status: null, message: answer.error, retryAfterSeconds: null };
   const { status, headers } = answer;
   const message = githubMessage(answer.body, status);

@@ -26,10 +26,10 @@ import { findOrClaimComment, forgetComment, recordComment, releaseClaim, takeCla
 import { runPageUrl, signerForRun } from "./links";
 import type { SettledListener } from "./settled";
 
-export type ReportingDeps = Pick<ServiceDeps, "db" | "notify" | "tracker" | "keys" | "now" | "outbound" | "githubApiUrl" | "links">;
+type ReportingDeps = Pick<ServiceDeps, "db" | "notify" | "tracker" | "keys" | "now" | "outbound" | "githubApiUrl" | "links">;
 
 /** Attempts of one GitHub call (the NOTIFY queue's max_retries + 1). */
-export const GITHUB_MAX_ATTEMPTS = 6;
+const GITHUB_MAX_ATTEMPTS = 6;
 
 const tokenAad = (runId: string) => `github-token:${runId}`;
 

@@ -4,6 +4,7 @@
 import { deleteRunEventsBefore } from "../db/run-events";
 import { deleteWebhookMessagesBefore, forgetAllWebhookBodiesBefore } from "../db/webhooks";
 import type { ServiceDeps } from "./deps";
+import { DEFAULT_WEBHOOK_POLICY } from "./webhook-policy";
 
 const DAY_MS = 24 * 3600 * 1000;
 
@@ -12,8 +13,8 @@ export const RETENTION_DAYS = {
   runEvents: 90,
   /** Webhook messages and every attempt of each. */
   webhookLog: 30,
-  /** What a message sent, for the log and for redelivery. */
-  webhookBodies: 7,
+  /** What a message sent, for the log and for redelivery: as long as delivery shows and resends it. */
+  webhookBodies: DEFAULT_WEBHOOK_POLICY.bodyRetentionMs / DAY_MS,
 } as const;
 
 /** Rows deleted per statement: a sweep stays well inside one invocation's limits, and goes on the next day. */

@@ -28,17 +28,18 @@ export async function runEventsPage(deps: { db: Db }, scope: Scope, runId: strin
 
 /** For a run page's signed link (the caller checked the signature): the stream, or null for no such run. */
 export async function signedRunEventStream(deps: Pick<ServiceDeps, "db" | "tracker">, runId: string, lastEventId: number) {
-  if (!(await findRunById(deps.db, runId))) return null;
-  const live = await deps.tracker.subscribe(runId);
-  const after = (seq: number) => runEventsAfter(deps.db, runId, seq);
-  return serverSentEvents({ label: "run events", live, after }, lastEventId);
+  return (await findRunById(deps.db, runId)) ? openStream(deps, runId, lastEventId) : null;
 }
 
 export async function runEventStream(deps: Pick<ServiceDeps, "db" | "tracker">, scope: Scope, runId: string, lastEventId: number) {
   if (!(await findRun(deps.db, scope, runId))) throw notFound("Run");
+  return openStream(deps, runId, lastEventId);
+}
+
+/** Subscribes before D1 is read (services/event-stream.ts says why). */
+async function openStream(deps: Pick<ServiceDeps, "db" | "tracker">, runId: string, lastEventId: number) {
   const live = await deps.tracker.subscribe(runId);
-  const after = (seq: number) => runEventsAfter(deps.db, runId, seq);
-  return serverSentEvents({ label: "run events", live, after }, lastEventId);
+  return serverSentEvents({ label: "run events", live, after: (seq) => runEventsAfter(deps.db, runId, seq) }, lastEventId);
 }
 
 /** The run's events on a WebSocket served by its tracker (hibernatable): the 101 answer to hand back. */

@@ -48,7 +48,7 @@ type QueueingDeps = Pick<ServiceDeps, "db" | "notify" | "now" | "webhookPolicy">
 
 const secretAad = (webhookId: string) => `webhook-secret:${webhookId}`;
 
-export function webhookView(row: WebhookRow) {
+function webhookView(row: WebhookRow) {
   const { id, projectId, url, description, events, enabled, disabledReason, createdAt, updatedAt } = row;
   return { id, projectId, url, description, events, enabled, disabledReason, createdAt, updatedAt };
 }
@@ -160,7 +160,7 @@ function mustBeEnabled(webhook: WebhookRow) {
 }
 
 /** A message is sent at most this many times in all (its schedule, then redeliveries). */
-export const MAX_ATTEMPTS_PER_MESSAGE = 50;
+const MAX_ATTEMPTS_PER_MESSAGE = 50;
 
 export async function redeliver(deps: Pick<ServiceDeps, "db" | "notify" | "now" | "webhookPolicy">, scope: Scope, webhookId: string, deliveryId: string) {
   mustBeEnabled(await webhookInScope(deps, scope, webhookId));
@@ -219,7 +219,7 @@ async function derivedMessageId(type: string, subject: string, webhookId: string
 }
 
 /** Queues an event to every enabled endpoint of the project subscribed to it. */
-export async function queueWebhookEvent(deps: QueueingDeps, projectId: string, type: WebhookEventType, subject: string, data: () => Promise<unknown>) {
+async function queueWebhookEvent(deps: QueueingDeps, projectId: string, type: WebhookEventType, subject: string, data: () => Promise<unknown>) {
   const endpoints = (await enabledWebhooksOf(deps.db, projectId)).filter((w) => subscribed(w, type));
   if (endpoints.length === 0) return;
   await queueMessages(deps, endpoints, type, await data(), subject);
